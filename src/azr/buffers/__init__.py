@@ -1,0 +1,1 @@
+"""azr.buffers layer."""

@@ -1,0 +1,46 @@
+"""The ``azr`` command. Each subcommand group lives in its own module and is added here."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+
+from azr import __version__
+from azr.errors import AzrError
+
+console = Console(stderr=True)
+
+app = typer.Typer(
+    name="azr",
+    help="Absolute Zero self-play: propose, solve, verify in a sandbox, learn, and watch it happen.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"azr {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More log output (-v info, -vv debug)."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(message)s", handlers=[RichHandler(console=console, show_path=False)])
+
+
+def run() -> None:
+    """Entry point that turns :class:`AzrError` into a clean message and exit code 2."""
+    try:
+        app()
+    except AzrError as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        sys.exit(2)

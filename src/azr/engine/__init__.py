@@ -1,0 +1,1 @@
+"""azr.engine layer."""

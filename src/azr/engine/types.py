@@ -1,0 +1,65 @@
+"""The engine's contract: what generation returns and what an update consumes.
+
+Kept free of torch so the self-play loop, the ledger and tests can use these types
+without loading a model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    """How to sample. ``n`` completions are drawn for every prompt."""
+
+    temperature: float = 1.0
+    top_p: float = 1.0
+    max_new_tokens: int = 256
+    stop: tuple[str, ...] = ()
+    n: int = 1
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class Rollout:
+    """One sampled completion with the token ids and log-probs under the sampling policy.
+
+    ``prompt_index`` says which of the input prompts it answers; ``logprobs[i]`` is the
+    log-probability of ``completion_ids[i]``.
+    """
+
+    prompt_index: int
+    prompt_text: str
+    prompt_ids: list[int]
+    completion_ids: list[int]
+    logprobs: list[float]
+    text: str
+    finish_reason: str
+
+
+@dataclass(frozen=True)
+class TrainSample:
+    """A rollout with its reward and its (task type, role) group, ready for one update."""
+
+    prompt_ids: list[int]
+    completion_ids: list[int]
+    old_logprobs: list[float]
+    reward: float
+    group: str
+
+
+@dataclass
+class UpdateStats:
+    """What an update did, named after the quantities in the loss."""
+
+    loss: float
+    policy_loss: float
+    kl: float = 0.0
+    entropy: float = 0.0
+    clip_fraction: float = 0.0
+    grad_norm: float = 0.0
+    tokens: int = 0
+    seconds: float = 0.0
+    peak_memory_bytes: int = 0
+    advantages: list[float] = field(default_factory=list)

@@ -1,0 +1,49 @@
+"""What goes into the sandbox and what comes back: the executor's whole contract.
+
+Other layers (tasks, eval, oversight) build :class:`Snippet` objects and read
+:class:`ExecResult` objects; only :mod:`azr.executor` touches processes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, Sequence
+
+
+@dataclass(frozen=True)
+class Snippet:
+    """One unit of untrusted code.
+
+    ``code`` is executed as a module body in a fresh namespace; if ``call`` is given it is
+    then evaluated as an expression in that namespace and ``repr`` of its value is returned.
+    ``seed_slot`` picks a group of workers: different slots run in different processes with
+    different hash seeds and address layouts, so running one snippet under slot 0 and slot 1
+    exposes results that depend on ``hash()`` or ``id()``.
+    """
+
+    code: str
+    call: str | None = None
+    timeout_s: float = 5.0
+    seed_slot: int = 0
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    """The structured outcome of one snippet. ``ok`` is True only when it ran to completion."""
+
+    ok: bool
+    value_repr: str | None = None
+    stdout: str = ""
+    stdout_truncated: bool = False
+    error_type: str | None = None
+    error_message: str | None = None
+    timed_out: bool = False
+    killed_by_limit: str | None = None
+    duration_s: float = 0.0
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class SnippetRunner(Protocol):
+    """Anything that runs a batch of snippets and returns one result per snippet, in order."""
+
+    def run_batch(self, snippets: Sequence[Snippet]) -> list[ExecResult]: ...

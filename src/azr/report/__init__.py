@@ -1,0 +1,1 @@
+"""azr.report layer."""
