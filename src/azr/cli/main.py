@@ -6,13 +6,11 @@ import logging
 import sys
 
 import typer
-from rich.console import Console
 from rich.logging import RichHandler
 
 from azr import __version__
+from azr.cli.console import console
 from azr.errors import AzrError
-
-console = Console(stderr=True)
 
 app = typer.Typer(
     name="azr",
