@@ -1,0 +1,152 @@
+"""Python literal text: the only form in which inputs, outputs and answers cross the sandbox.
+
+Values are rebuilt on the host with :func:`ast.literal_eval`, never with ``eval``, so
+reading an answer or an executor's result runs no code. A canonical text form makes equal
+values print identically in every process (set order otherwise follows the hash seed),
+which keeps task keys stable and lets the determinism check compare values, not strings.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from typing import Any
+
+from azr.errors import AzrError
+
+
+class LiteralError(AzrError):
+    """Text that should be a Python literal (or a literal argument list) is not one."""
+
+
+def parse_literal(text: str) -> Any:
+    """The value of one Python literal; raises :class:`LiteralError` with the reason."""
+    source = text.strip()
+    if not source:
+        raise LiteralError("empty text is not a Python literal")
+    try:
+        return ast.literal_eval(source)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError) as exc:
+        raise LiteralError(f"not a Python literal: {_short(source)} ({type(exc).__name__})") from exc
+
+
+def format_literal(value: Any) -> str:
+    """Canonical literal text: ``repr`` except that set elements are sorted by their text."""
+    if isinstance(value, list):
+        return "[" + ", ".join(format_literal(v) for v in value) + "]"
+    if isinstance(value, tuple):
+        inner = ", ".join(format_literal(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{format_literal(k)}: {format_literal(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, set):
+        if not value:
+            return "set()"
+        return "{" + ", ".join(sorted(format_literal(v) for v in value)) + "}"
+    return repr(value)
+
+
+def values_equal(a: Any, b: Any) -> bool:
+    """Equality that also requires equal types, so ``1``, ``1.0`` and ``True`` differ."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(values_equal(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(values_equal(a[k], b[k]) for k in a)
+    return bool(a == b)
+
+
+def canonical_literal(text: str) -> str:
+    """Re-print a literal canonically, refusing text that does not survive the round trip."""
+    value = parse_literal(text)
+    canonical = format_literal(value)
+    try:
+        again = parse_literal(canonical)
+    except LiteralError as exc:
+        raise LiteralError(f"value {_short(canonical)} does not round-trip through its literal text") from exc
+    if not values_equal(value, again):
+        raise LiteralError(f"value {_short(canonical)} does not round-trip through its literal text")
+    return canonical
+
+
+@dataclass(frozen=True)
+class CallArguments:
+    """The literal arguments of one call ``f(...)``."""
+
+    args: tuple[Any, ...]
+    kwargs: tuple[tuple[str, Any], ...] = ()
+
+    def text(self) -> str:
+        """Canonical argument text, as written between the parentheses of ``f(...)``."""
+        parts = [format_literal(v) for v in self.args]
+        parts += [f"{name}={format_literal(v)}" for name, v in self.kwargs]
+        return ", ".join(parts)
+
+    def equals(self, other: CallArguments) -> bool:
+        return (
+            len(self.args) == len(other.args)
+            and all(values_equal(a, b) for a, b in zip(self.args, other.args))
+            and [n for n, _ in self.kwargs] == [n for n, _ in other.kwargs]
+            and all(values_equal(a, b) for (_, a), (_, b) in zip(self.kwargs, other.kwargs))
+        )
+
+
+def parse_arguments(text: str, function: str = "f") -> CallArguments:
+    """Parse argument text such as ``[1, 2], 'a'``; a full call ``f([1, 2], 'a')`` is accepted too.
+
+    Every argument must be a literal: argument text is pasted into ``f(...)`` inside the
+    sandbox, and requiring literals keeps it from smuggling in code of its own.
+    """
+    source = text.strip()
+    if not source:
+        raise LiteralError("the argument list is empty")
+    tree = _parse_call(source, function) or _parse_call(f"{function}({source})", function)
+    if tree is None:
+        raise LiteralError(f"not a literal argument list for {function}(...): {_short(source)}")
+    if not tree.args and not tree.keywords:
+        raise LiteralError("the argument list is empty")
+    try:
+        args = tuple(_literal_node(node) for node in tree.args)
+        kwargs = tuple((kw.arg, _literal_node(kw.value)) for kw in tree.keywords if kw.arg is not None)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError) as exc:
+        raise LiteralError(f"an argument is not a Python literal: {_short(source)}") from exc
+    if len(kwargs) != len(tree.keywords):
+        raise LiteralError(f"**-unpacking is not allowed in arguments: {_short(source)}")
+    return _round_tripped(CallArguments(args, kwargs))
+
+
+def _parse_call(source: str, function: str) -> ast.Call | None:
+    try:
+        node = ast.parse(source, mode="eval").body
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return None
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == function:
+        return node
+    return None
+
+
+def _literal_node(node: ast.expr) -> Any:
+    if isinstance(node, ast.Starred):
+        raise ValueError("starred argument")
+    return ast.literal_eval(node)
+
+
+def _round_tripped(arguments: CallArguments) -> CallArguments:
+    again = _parse_call(f"f({arguments.text()})", "f")
+    if again is None:
+        raise LiteralError(f"arguments {_short(arguments.text())} do not round-trip through their literal text")
+    try:
+        reparsed = CallArguments(
+            tuple(_literal_node(n) for n in again.args),
+            tuple((kw.arg or "", _literal_node(kw.value)) for kw in again.keywords),
+        )
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError) as exc:
+        raise LiteralError(f"arguments {_short(arguments.text())} do not round-trip through their literal text") from exc
+    if not arguments.equals(reparsed):
+        raise LiteralError(f"arguments {_short(arguments.text())} do not round-trip through their literal text")
+    return arguments
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
