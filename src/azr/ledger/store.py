@@ -8,6 +8,7 @@ nothing of it, and ``last_complete_step()`` says where to resume.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import logging
 import os
@@ -192,11 +193,11 @@ class Ledger:
                 f"the transaction of step {self._tx.step} is still open; write through its handle (tx.append)"
             )
         saved = (self._last_id, self._last_hash, self._record_count)
-        self._conn.execute("BEGIN IMMEDIATE")
+        self._write_sql("BEGIN IMMEDIATE")
         self._tx = tx
         try:
             yield
-            self._conn.execute("COMMIT")
+            self._write_sql("COMMIT")
         except BaseException:
             if self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")
@@ -213,13 +214,27 @@ class Ledger:
         record_id = self._last_id + 1
         created_at = datetime.now(timezone.utc).isoformat(timespec="microseconds")
         digest = record_hash(self._last_hash, record_id, step, kind, created_at, payload_json)
-        self._conn.execute(
+        self._write_sql(
             "INSERT INTO records (id, step, kind, created_at, payload, hash) VALUES (?, ?, ?, ?, ?, ?)",
             (record_id, step, kind, created_at, payload_json, digest),
         )
         self._last_id, self._last_hash = record_id, digest
         self._record_count += 1
         return record_id
+
+    def _write_sql(self, sql: str, params: tuple[Any, ...] = ()) -> None:
+        """Run one writing statement; a full disk surfaces as OSError(ENOSPC) like any other write."""
+        try:
+            self._conn.execute(sql, params)
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode == sqlite3.SQLITE_FULL:
+                raise OSError(errno.ENOSPC, f"no space left for the ledger in {self.run_dir}") from exc
+            if exc.sqlite_errorcode == sqlite3.SQLITE_BUSY:
+                raise LedgerError(
+                    f"the ledger in {self.run_dir} stayed locked for {BUSY_TIMEOUT_S:.0f} s; "
+                    "is another tool holding a write transaction on it?"
+                ) from exc
+            raise
 
     def _head(self) -> tuple[int, str]:
         row = self._conn.execute("SELECT id, hash FROM records ORDER BY id DESC LIMIT 1").fetchone()
