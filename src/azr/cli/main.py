@@ -10,6 +10,7 @@ from rich.logging import RichHandler
 
 from azr import __version__
 from azr.cli.console import console
+from azr.cli.ledger import ledger_app
 from azr.errors import AzrError
 
 app = typer.Typer(
@@ -18,6 +19,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+app.add_typer(ledger_app, name="ledger")
 
 
 def _version(value: bool) -> None:
