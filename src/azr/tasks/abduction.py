@@ -1,0 +1,64 @@
+"""Abduction: given a program and an output, find an input that produces it.
+
+Any input counts, not only the proposer's, so an answer is checked by running the
+program on it in the executor and comparing the result with the recorded output.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from azr.executor.types import SnippetRunner
+from azr.tasks.base import ParsedAnswer, Verdict, malformed_answer, verdict_for
+from azr.tasks.literals import LiteralError, parse_arguments, parse_literal, values_equal
+from azr.tasks.parsing import answer_block, unfence
+from azr.tasks.registry import register
+from azr.tasks.single_pair import SinglePairTaskType
+from azr.tasks.triplet import Task
+from azr.tasks.validation import Call, run_calls
+
+SOLVER_TEMPLATE = """Find an input that makes this Python function return the value shown.
+
+```python
+{program}
+```
+f(...) returned: {output}
+
+Think step by step inside <think></think>, then write the arguments of the call as Python literals inside <answer></answer>.
+Example: for `def f(x): return x * 2` returning [1, 1], the reply ends with <answer>[1]</answer>."""
+
+
+@register
+class Abduction(SinglePairTaskType):
+    name = "abduction"
+    proposer_goal = "find an input that gives the same output as yours, knowing only f and the output"
+
+    def solver_prompt(self, task: Task) -> str:
+        return SOLVER_TEMPLATE.format(program=task.program, output=task.pairs[0].output)
+
+    def parse_answer(self, task: Task, text: str) -> ParsedAnswer:
+        block = answer_block(text)
+        if block is None:
+            return malformed_answer("no <answer> block found")
+        try:
+            return ParsedAnswer(malformed=False, reason="", value=parse_arguments(unfence(block)).text())
+        except LiteralError as exc:
+            return malformed_answer(f"the answer is not a literal argument list: {exc}")
+
+    def check(self, tasks: Sequence[Task], answers: Sequence[ParsedAnswer], runner: SnippetRunner) -> list[Verdict]:
+        pending = [(i, Call(t.program, a.value)) for i, (t, a) in enumerate(zip(tasks, answers, strict=True)) if a.value is not None and not a.malformed]
+        outcomes = dict(zip((i for i, _ in pending), run_calls([c for _, c in pending], runner, self.config.validation)))
+        verdicts = []
+        for i, (task, answer) in enumerate(zip(tasks, answers)):
+            outcome = outcomes.get(i)
+            if outcome is None:
+                verdicts.append(verdict_for(answer, False, ""))
+                continue
+            expected = task.pairs[0].output
+            if not outcome.ok:
+                verdicts.append(verdict_for(answer, False, f"f({answer.value}) {outcome.reason}", outcome.results))
+                continue
+            correct = values_equal(parse_literal(outcome.output or ""), parse_literal(expected))
+            reason = "" if correct else f"f({answer.value}) returned {outcome.output}, expected {expected}"
+            verdicts.append(verdict_for(answer, correct, reason, outcome.results))
+        return verdicts

@@ -1,0 +1,56 @@
+"""Deduction: given a program and an input, predict the output.
+
+Checking needs no execution: the output was recorded when the task was validated, and
+the answer is compared with it as a Python value.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from azr.executor.types import SnippetRunner
+from azr.tasks.base import ParsedAnswer, Verdict, malformed_answer, verdict_for
+from azr.tasks.literals import LiteralError, canonical_literal, parse_literal, values_equal
+from azr.tasks.parsing import answer_block, unfence
+from azr.tasks.registry import register
+from azr.tasks.single_pair import SinglePairTaskType
+from azr.tasks.triplet import Task
+
+SOLVER_TEMPLATE = """Work out what this Python function returns.
+
+```python
+{program}
+```
+Call: f({input})
+
+Think step by step inside <think></think>, then write the returned value as a Python literal inside <answer></answer>.
+Example: for `def f(x): return x * 2` and the call f([1]), the reply ends with <answer>[1, 1]</answer>."""
+
+
+@register
+class Deduction(SinglePairTaskType):
+    name = "deduction"
+    proposer_goal = "predict what f returns for your input, so the input must be a valid call of f"
+
+    def solver_prompt(self, task: Task) -> str:
+        return SOLVER_TEMPLATE.format(program=task.program, input=task.pairs[0].input)
+
+    def parse_answer(self, task: Task, text: str) -> ParsedAnswer:
+        block = answer_block(text)
+        if block is None:
+            return malformed_answer("no <answer> block found")
+        try:
+            return ParsedAnswer(malformed=False, reason="", value=canonical_literal(unfence(block)))
+        except LiteralError as exc:
+            return malformed_answer(f"the answer is not a Python literal: {exc}")
+
+    def check(self, tasks: Sequence[Task], answers: Sequence[ParsedAnswer], runner: SnippetRunner) -> list[Verdict]:
+        verdicts = []
+        for task, answer in zip(tasks, answers, strict=True):
+            if answer.malformed or answer.value is None:
+                verdicts.append(verdict_for(answer, False, ""))
+                continue
+            expected = task.pairs[0].output
+            correct = values_equal(parse_literal(answer.value), parse_literal(expected))
+            verdicts.append(verdict_for(answer, correct, "" if correct else f"expected {expected}, got {answer.value}"))
+        return verdicts

@@ -1,0 +1,168 @@
+"""Induction: from half of a program's input/output pairs and a hint, write the program.
+
+The proposer is handed an existing program (from the deduction or abduction pools) and
+writes inputs plus a one-line hint; the pairs that run well become the task. The solver
+sees the first half (:func:`visible_pairs`) and is right only if its program reproduces
+every hidden pair, so fitting the shown pairs alone is not enough.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Sequence
+
+from azr.executor.types import SnippetRunner
+from azr.tasks.base import (
+    ParsedAnswer,
+    ParsedProposal,
+    ProposalVerdict,
+    ProposerRequest,
+    ReferencePool,
+    TaskType,
+    Verdict,
+    invalid_proposal,
+    malformed_answer,
+    verdict_for,
+)
+from azr.tasks.literals import LiteralError, parse_arguments, parse_literal, values_equal
+from azr.tasks.parsing import answer_region, blocks_of, program_in, unfence
+from azr.tasks.proposals import ProposalRuns, run_proposals, valid_proposal
+from azr.tasks.registry import register
+from azr.tasks.triplet import IOPair, Task, hidden_pairs, visible_pairs
+from azr.tasks.validation import Call, program_policy_problem, program_syntax_problem, run_calls
+
+BASE_TYPES = ("deduction", "abduction")
+
+PROPOSER_TEMPLATE = """Here is a Python function:
+
+```python
+{program}
+```
+Write {n} different inputs for f, each in its own ```input block, and a one-line hint in a ```message block.
+Someone will see f's outputs for some of your inputs, plus the hint, and must rewrite f without seeing its code.
+Pick inputs that show clearly what f does. The hint must not contain code.
+
+Reply with your plan in <think></think>, then the blocks inside <answer></answer>. Example for `def f(s): return s[::-1]`:
+<think>Short and long words show the reversal.</think>
+<answer>
+```input
+'abc'
+```
+```input
+'hello'
+```
+```message
+It reverses the text.
+```
+</answer>"""
+
+SOLVER_TEMPLATE = """Write a Python function f that gives each output below from its input.
+Hint: {message}
+
+{pairs}
+
+Think step by step inside <think></think>, then give the function in a ```python block inside <answer></answer>.
+Example: for f(2) == 4 and f(5) == 10, the reply ends with
+<answer>
+```python
+def f(x):
+    return x * 2
+```
+</answer>"""
+
+
+@register
+class Induction(TaskType):
+    name = "induction"
+
+    def proposer_request(self, pool: ReferencePool, k: int, rng: random.Random) -> ProposerRequest | None:
+        """None until the deduction/abduction pools hold a program to build on."""
+        bases = pool.sample(list(BASE_TYPES), 1, rng)
+        if not bases:
+            return None
+        program = bases[0].program
+        prompt = PROPOSER_TEMPLATE.format(program=program, n=self.config.induction.num_inputs)
+        references = pool.sample([self.name], k, rng) if k > 0 else []
+        return ProposerRequest(task_type=self.name, prompt=prompt, references=references, base_program=program)
+
+    def parse_proposal(self, request: ProposerRequest, text: str) -> ParsedProposal:
+        """Keeps every distinct literal input (up to ``num_inputs``); malformed only if none is usable."""
+        program = request.base_program
+        region = answer_region(text)
+        message = " ".join(" ".join(blocks_of(region, "message")).split())
+        if not message:
+            return ParsedProposal(request, True, "no ```message block found", program, [], "")
+        inputs: list[str] = []
+        for block in blocks_of(region, "input"):
+            try:
+                argument_text = parse_arguments(block).text()
+            except LiteralError:
+                continue
+            if argument_text not in inputs:
+                inputs.append(argument_text)
+        if not inputs:
+            return ParsedProposal(request, True, "no ```input block holds a literal argument list", program, [], message)
+        return ParsedProposal(request, False, "", program, inputs[: self.config.induction.num_inputs], message)
+
+    def validate(self, proposals: Sequence[ParsedProposal], runner: SnippetRunner) -> list[ProposalVerdict]:
+        return [self._verdict(run) for run in run_proposals(proposals, runner, self.safety, self.config.validation)]
+
+    def _verdict(self, run: ProposalRuns) -> ProposalVerdict:
+        proposal = run.proposal
+        if run.rejection:
+            return invalid_proposal(proposal, run.rejection)
+        settings = self.config.induction
+        pairs = tuple(IOPair(text, o.output) for text, o in zip(proposal.inputs, run.outcomes) if o.output is not None)
+        if len(pairs) < settings.min_pairs:
+            failures = "; ".join(sorted({o.reason for o in run.outcomes if not o.ok}))
+            reason = f"only {len(pairs)} of {len(proposal.inputs)} inputs ran well (need {settings.min_pairs})"
+            return invalid_proposal(proposal, f"{reason}: {failures}" if failures else reason, run.results)
+        if len({p.output for p in pairs}) < settings.min_distinct_outputs:
+            reason = f"the pairs have fewer than {settings.min_distinct_outputs} distinct outputs"
+            return invalid_proposal(proposal, reason, run.results)
+        task = Task(task_type=self.name, program=proposal.program or "", pairs=pairs, message=proposal.message)
+        return valid_proposal(proposal, task, run.results)
+
+    def solver_prompt(self, task: Task) -> str:
+        shown = "\n".join(f"f({p.input}) == {p.output}" for p in visible_pairs(task))
+        return SOLVER_TEMPLATE.format(message=task.message or "(none)", pairs=shown)
+
+    def parse_answer(self, task: Task, text: str) -> ParsedAnswer:
+        region = answer_region(text)
+        program = program_in(region) or unfence(region)
+        problem = program_syntax_problem(program)
+        if problem:
+            return malformed_answer(problem)
+        return ParsedAnswer(malformed=False, reason="", value=program)
+
+    def check(self, tasks: Sequence[Task], answers: Sequence[ParsedAnswer], runner: SnippetRunner) -> list[Verdict]:
+        calls: list[Call] = []
+        spans: dict[int, tuple[int, int]] = {}
+        refusals: dict[int, str] = {}
+        for i, (task, answer) in enumerate(zip(tasks, answers, strict=True)):
+            if answer.malformed or answer.value is None:
+                continue
+            refusal = program_policy_problem(answer.value, self.safety, self.config.validation)
+            if refusal:
+                refusals[i] = refusal
+                continue
+            start = len(calls)
+            calls.extend(Call(answer.value, pair.input) for pair in hidden_pairs(task))
+            spans[i] = (start, len(calls))
+        outcomes = run_calls(calls, runner, self.config.validation)
+        verdicts = []
+        for i, (task, answer) in enumerate(zip(tasks, answers)):
+            if i not in spans:
+                verdicts.append(verdict_for(answer, False, refusals.get(i, "")))
+                continue
+            start, end = spans[i]
+            mine = outcomes[start:end]
+            results = [r for o in mine for r in o.results]
+            misses = [
+                f"f({pair.input}) " + (f"returned {o.output}, expected {pair.output}" if o.ok else o.reason)
+                for pair, o in zip(hidden_pairs(task), mine)
+                if not (o.ok and values_equal(parse_literal(o.output or ""), parse_literal(pair.output)))
+            ]
+            reason = f"{len(misses)} of {len(mine)} hidden pairs wrong; first: {misses[0]}" if misses else ""
+            verdicts.append(verdict_for(answer, not misses, reason, results))
+        return verdicts

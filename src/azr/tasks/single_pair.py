@@ -1,0 +1,96 @@
+"""Proposals of one program and one input: the shared half of deduction and abduction.
+
+Both types ask the proposer for the same thing and validate it the same way; they differ
+only in what the solver is shown and asked, which their subclasses define.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from typing import ClassVar, Sequence
+
+from azr.executor.types import SnippetRunner
+from azr.tasks.base import (
+    ParsedProposal,
+    ProposalVerdict,
+    ProposerRequest,
+    ReferencePool,
+    TaskType,
+    invalid_proposal,
+)
+from azr.tasks.literals import LiteralError, parse_arguments
+from azr.tasks.parsing import answer_region, blocks_of, program_in
+from azr.tasks.proposals import run_proposals, valid_proposal
+from azr.tasks.triplet import SEED_TASK, IOPair, Task
+from azr.tasks.validation import program_syntax_problem
+
+PROPOSER_TEMPLATE = """You write small Python puzzles. Write a new function f and one input for it.
+Later someone must {goal}. Keep f short and deterministic: no randomness, no clock, no files, no imports of os or sys.
+
+Puzzles written before:
+{references}
+
+Reply with your plan in <think></think>, then the function and the input inside <answer></answer>, like this:
+<think>Add up the even numbers of a list.</think>
+<answer>
+```python
+def f(nums):
+    return sum(n for n in nums if n % 2 == 0)
+```
+```input
+[3, 4, 7, 10]
+```
+</answer>
+Write a puzzle different from the ones above."""
+
+REFERENCE_TEMPLATE = """```python
+{program}
+```
+```input
+{input}
+```"""
+
+
+class SinglePairTaskType(TaskType):
+    """A task type whose proposals are a program plus one input."""
+
+    proposer_goal: ClassVar[str]
+
+    def proposer_request(self, pool: ReferencePool, k: int, rng: random.Random) -> ProposerRequest | None:
+        """Never None: an empty pool falls back to the seed triplet as the only reference."""
+        references = pool.sample([self.name], k, rng) if k > 0 else []
+        shown = references or [dataclasses.replace(SEED_TASK, task_type=self.name)]
+        text = "\n\n".join(REFERENCE_TEMPLATE.format(program=t.program, input=t.pairs[0].input) for t in shown)
+        prompt = PROPOSER_TEMPLATE.format(goal=self.proposer_goal, references=text)
+        return ProposerRequest(task_type=self.name, prompt=prompt, references=references)
+
+    def parse_proposal(self, request: ProposerRequest, text: str) -> ParsedProposal:
+        region = answer_region(text)
+        program = program_in(region)
+        problem = program_syntax_problem(program)
+        if problem:
+            return ParsedProposal(request, True, problem, program, [], "")
+        inputs = blocks_of(region, "input")
+        if not inputs:
+            return ParsedProposal(request, True, "no ```input block found", program, [], "")
+        try:
+            argument_text = parse_arguments(inputs[0]).text()
+        except LiteralError as exc:
+            return ParsedProposal(request, True, f"the input is not a literal argument list: {exc}", program, [], "")
+        return ParsedProposal(request, False, "", program, [argument_text], "")
+
+    def validate(self, proposals: Sequence[ParsedProposal], runner: SnippetRunner) -> list[ProposalVerdict]:
+        verdicts = []
+        for run in run_proposals(proposals, runner, self.safety, self.config.validation):
+            if run.rejection:
+                verdicts.append(invalid_proposal(run.proposal, run.rejection))
+                continue
+            outcome = run.outcomes[0]
+            if not outcome.ok:
+                verdicts.append(invalid_proposal(run.proposal, outcome.reason, run.results))
+                continue
+            pair = IOPair(input=run.proposal.inputs[0], output=outcome.output or "")
+            task = Task(task_type=self.name, program=run.proposal.program or "", pairs=(pair,))
+            verdicts.append(valid_proposal(run.proposal, task, run.results))
+        return verdicts

@@ -1,0 +1,58 @@
+"""Literal text: parsing, canonical form, type-strict equality, argument lists."""
+
+import pytest
+
+from azr.tasks.literals import LiteralError, canonical_literal, parse_arguments, parse_literal, values_equal
+from azr.tasks.triplet import SEED_TASK, IOPair, Task
+
+
+def test_canonical_form_sorts_sets_and_normalises_quotes():
+    assert canonical_literal('{"b", "a", "c"}') == "{'a', 'b', 'c'}"
+    assert canonical_literal("( 1 , )") == "(1,)"
+    assert canonical_literal("set()") == "set()"
+
+
+@pytest.mark.parametrize("text", ["inf", "float('nan')", "frozenset({1})", "x", "", "[1, 2"])
+def test_non_literals_are_refused(text):
+    with pytest.raises(LiteralError):
+        canonical_literal(text)
+
+
+def test_equality_is_type_strict():
+    assert values_equal([1, (2, "a")], [1, (2, "a")])
+    assert not values_equal(1, 1.0)
+    assert not values_equal(1, True)
+    assert not values_equal([1], (1,))
+    assert not values_equal({"a": 1}, {"a": 1.0})
+
+
+def test_argument_lists_accept_bare_text_or_a_full_call():
+    assert parse_arguments("[1, 2], 'a'").text() == "[1, 2], 'a'"
+    assert parse_arguments("f([1, 2], \"a\")").text() == "[1, 2], 'a'"
+    assert parse_arguments("(1)").text() == "1"
+    assert parse_arguments("x=(1,)").text() == "x=(1,)"
+
+
+@pytest.mark.parametrize("text", ["", "1), (2", "__import__('os')", "*[1]", "**{'a': 1}", "g(1)", "inf"])
+def test_argument_lists_must_be_literals(text):
+    with pytest.raises(LiteralError):
+        parse_arguments(text)
+
+
+def test_literal_parse_failure_is_an_error_not_a_crash():
+    with pytest.raises(LiteralError):
+        parse_literal("[" * 500)
+
+
+def test_key_ignores_comments_and_layout_but_not_content():
+    a = Task("deduction", "def f(a):\n    # echo\n    return a", (IOPair("'x'", "'x'"),))
+    b = Task("deduction", "def f(a): return a", (IOPair("'x'", "'x'"),))
+    c = Task("deduction", "def f(a): return a", (IOPair("'y'", "'y'"),))
+    d = Task("abduction", "def f(a): return a", (IOPair("'x'", "'x'"),))
+    assert a.key() == b.key()
+    assert len({b.key(), c.key(), d.key()}) == 3
+
+
+def test_seed_task_is_the_identity_triplet():
+    assert SEED_TASK.pairs == (IOPair("'Hello world'", "'Hello world'"),)
+    assert "return a" in SEED_TASK.program
