@@ -26,7 +26,8 @@ class Rollout:
     """One sampled completion with the token ids and log-probs under the sampling policy.
 
     ``prompt_index`` says which of the input prompts it answers; ``logprobs[i]`` is the
-    log-probability of ``completion_ids[i]``.
+    log-probability of ``completion_ids[i]`` under the policy at ``temperature`` (the
+    sampling temperature, 1.0 for greedy), before any top-p truncation.
     """
 
     prompt_index: int
@@ -36,17 +37,34 @@ class Rollout:
     logprobs: list[float]
     text: str
     finish_reason: str
+    temperature: float = 1.0
+
+    def to_sample(self, reward: float, group: str) -> "TrainSample":
+        """The training sample for this rollout, carrying what the update must recompute."""
+        return TrainSample(
+            prompt_ids=self.prompt_ids,
+            completion_ids=self.completion_ids,
+            old_logprobs=self.logprobs,
+            reward=reward,
+            group=group,
+            temperature=self.temperature,
+        )
 
 
 @dataclass(frozen=True)
 class TrainSample:
-    """A rollout with its reward and its (task type, role) group, ready for one update."""
+    """A rollout with its reward and its (task type, role) group, ready for one update.
+
+    ``temperature`` is the one the rollout was sampled at: the update divides the logits
+    by it so that new and old log-probs describe the same policy.
+    """
 
     prompt_ids: list[int]
     completion_ids: list[int]
     old_logprobs: list[float]
     reward: float
     group: str
+    temperature: float = 1.0
 
 
 @dataclass

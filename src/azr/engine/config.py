@@ -1,0 +1,49 @@
+"""The engine's settings: which model, how to sample it and how to update it."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from azr.config import StrictModel
+
+
+class LoraSettings(StrictModel):
+    """Low-rank adapters through peft: train a few million numbers instead of the whole model."""
+
+    r: int = Field(16, gt=0)
+    alpha: int = Field(32, gt=0)
+    dropout: float = Field(0.0, ge=0.0, lt=1.0)
+    target_modules: list[str] = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+
+
+class EngineConfig(StrictModel):
+    """Everything the engine needs; defaults follow the Absolute Zero paper where it says."""
+
+    model: str = "smollm2-135m"
+    dtype: Literal["auto", "float32", "bfloat16"] = "auto"
+    device: str = "auto"
+    chat_template: Literal["auto", "on", "off"] = "auto"
+    seed: int = 0
+
+    lr: float = Field(1e-6, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    clip_ratio: float = Field(0.2, gt=0)
+    ppo_epochs: int = Field(1, ge=1)
+    mini_batch_size: int = Field(64, ge=1, description="sequences per optimizer step")
+    micro_batch_size: int = Field(4, ge=1, description="sequences per forward/backward (gradient accumulation)")
+    kl_coef: float = Field(0.0, ge=0, description="weight of the KL penalty to a frozen reference; 0 keeps no reference")
+    entropy_coef: float = Field(0.0, ge=0)
+    max_grad_norm: float = Field(1.0, gt=0)
+    lora: LoraSettings | None = None
+
+    logprob_chunk_tokens: int = Field(
+        1024, ge=1, description="tokens whose full-vocabulary logits exist at one time in an update"
+    )
+    rollout_batch_size: int | None = Field(
+        None, ge=1, description="sequences per generation batch; None picks 16 on CPU and 256 on a GPU"
+    )
+    cache_dir: str | None = Field(
+        None, description="where converted GGUF models are kept; None reads AZR_CACHE_DIR, else ~/.cache/azr"
+    )

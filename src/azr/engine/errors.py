@@ -1,0 +1,11 @@
+"""Engine errors, each saying what was tried and what to do about it."""
+
+from azr.errors import AzrError
+
+
+class ModelLoadError(AzrError):
+    """A model could not be found or loaded."""
+
+
+class CheckpointError(AzrError):
+    """A checkpoint directory is missing files or does not match the engine."""
