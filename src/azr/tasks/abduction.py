@@ -9,9 +9,8 @@ from __future__ import annotations
 from typing import Sequence
 
 from azr.executor.types import SnippetRunner
-from azr.tasks.base import ParsedAnswer, Verdict, malformed_answer, verdict_for
-from azr.tasks.literals import LiteralError, parse_arguments, parse_literal, values_equal
-from azr.tasks.parsing import answer_block, unfence
+from azr.tasks.base import ParsedAnswer, Verdict, verdict_for
+from azr.tasks.literals import parse_arguments, same_literal
 from azr.tasks.registry import register
 from azr.tasks.single_pair import SinglePairTaskType
 from azr.tasks.triplet import Task
@@ -37,19 +36,14 @@ class Abduction(SinglePairTaskType):
         return SOLVER_TEMPLATE.format(program=task.program, output=task.pairs[0].output)
 
     def parse_answer(self, task: Task, text: str) -> ParsedAnswer:
-        block = answer_block(text)
-        if block is None:
-            return malformed_answer("no <answer> block found")
-        try:
-            return ParsedAnswer(malformed=False, reason="", value=parse_arguments(unfence(block)).text())
-        except LiteralError as exc:
-            return malformed_answer(f"the answer is not a literal argument list: {exc}")
+        return self.literal_answer(text, lambda text: parse_arguments(text).text(), "a literal argument list")
 
     def check(self, tasks: Sequence[Task], answers: Sequence[ParsedAnswer], runner: SnippetRunner) -> list[Verdict]:
-        pending = [(i, Call(t.program, a.value)) for i, (t, a) in enumerate(zip(tasks, answers, strict=True)) if a.value is not None and not a.malformed]
-        outcomes = dict(zip((i for i, _ in pending), run_calls([c for _, c in pending], runner, self.config.validation)))
+        checked = [i for i, a in enumerate(answers) if not a.malformed and a.value is not None]
+        calls = [Call(tasks[i].program, answers[i].value or "") for i in checked]
+        outcomes = dict(zip(checked, run_calls(calls, runner, self.config.validation)))
         verdicts = []
-        for i, (task, answer) in enumerate(zip(tasks, answers)):
+        for i, (task, answer) in enumerate(zip(tasks, answers, strict=True)):
             outcome = outcomes.get(i)
             if outcome is None:
                 verdicts.append(verdict_for(answer, False, ""))
@@ -58,7 +52,7 @@ class Abduction(SinglePairTaskType):
             if not outcome.ok:
                 verdicts.append(verdict_for(answer, False, f"f({answer.value}) {outcome.reason}", outcome.results))
                 continue
-            correct = values_equal(parse_literal(outcome.output or ""), parse_literal(expected))
+            correct = same_literal(outcome.output or "", expected)
             reason = "" if correct else f"f({answer.value}) returned {outcome.output}, expected {expected}"
             verdicts.append(verdict_for(answer, correct, reason, outcome.results))
         return verdicts

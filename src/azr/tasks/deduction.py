@@ -9,9 +9,8 @@ from __future__ import annotations
 from typing import Sequence
 
 from azr.executor.types import SnippetRunner
-from azr.tasks.base import ParsedAnswer, Verdict, malformed_answer, verdict_for
-from azr.tasks.literals import LiteralError, canonical_literal, parse_literal, values_equal
-from azr.tasks.parsing import answer_block, unfence
+from azr.tasks.base import ParsedAnswer, Verdict, verdict_for
+from azr.tasks.literals import canonical_literal, same_literal
 from azr.tasks.registry import register
 from azr.tasks.single_pair import SinglePairTaskType
 from azr.tasks.triplet import Task
@@ -36,13 +35,7 @@ class Deduction(SinglePairTaskType):
         return SOLVER_TEMPLATE.format(program=task.program, input=task.pairs[0].input)
 
     def parse_answer(self, task: Task, text: str) -> ParsedAnswer:
-        block = answer_block(text)
-        if block is None:
-            return malformed_answer("no <answer> block found")
-        try:
-            return ParsedAnswer(malformed=False, reason="", value=canonical_literal(unfence(block)))
-        except LiteralError as exc:
-            return malformed_answer(f"the answer is not a Python literal: {exc}")
+        return self.literal_answer(text, canonical_literal, "a Python literal")
 
     def check(self, tasks: Sequence[Task], answers: Sequence[ParsedAnswer], runner: SnippetRunner) -> list[Verdict]:
         verdicts = []
@@ -51,6 +44,6 @@ class Deduction(SinglePairTaskType):
                 verdicts.append(verdict_for(answer, False, ""))
                 continue
             expected = task.pairs[0].output
-            correct = values_equal(parse_literal(answer.value), parse_literal(expected))
+            correct = same_literal(answer.value, expected)
             verdicts.append(verdict_for(answer, correct, "" if correct else f"expected {expected}, got {answer.value}"))
         return verdicts

@@ -24,7 +24,7 @@ from azr.tasks.base import (
     malformed_answer,
     verdict_for,
 )
-from azr.tasks.literals import LiteralError, parse_arguments, parse_literal, values_equal
+from azr.tasks.literals import LiteralError, parse_arguments, same_literal
 from azr.tasks.parsing import answer_region, blocks_of, program_in, unfence
 from azr.tasks.proposals import ProposalRuns, run_proposals, valid_proposal
 from azr.tasks.registry import register
@@ -101,7 +101,8 @@ class Induction(TaskType):
             if argument_text not in inputs:
                 inputs.append(argument_text)
         if not inputs:
-            return ParsedProposal(request, True, "no ```input block holds a literal argument list", program, [], message)
+            reason = "no ```input block holds a literal argument list"
+            return ParsedProposal(request, True, reason, program, [], message)
         return ParsedProposal(request, False, "", program, inputs[: self.config.induction.num_inputs], message)
 
     def validate(self, proposals: Sequence[ParsedProposal], runner: SnippetRunner) -> list[ProposalVerdict]:
@@ -161,7 +162,7 @@ class Induction(TaskType):
             misses = [
                 f"f({pair.input}) " + (f"returned {o.output}, expected {pair.output}" if o.ok else o.reason)
                 for pair, o in zip(hidden_pairs(task), mine)
-                if not (o.ok and values_equal(parse_literal(o.output or ""), parse_literal(pair.output)))
+                if not (o.ok and same_literal(o.output or "", pair.output))
             ]
             reason = f"{len(misses)} of {len(mine)} hidden pairs wrong; first: {misses[0]}" if misses else ""
             verdicts.append(verdict_for(answer, not misses, reason, results))

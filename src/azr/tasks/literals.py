@@ -57,6 +57,11 @@ def values_equal(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
+def same_literal(a: str, b: str) -> bool:
+    """Whether two pieces of literal text hold equal values (type-strict)."""
+    return values_equal(parse_literal(a), parse_literal(b))
+
+
 def canonical_literal(text: str) -> str:
     """Re-print a literal canonically, refusing text that does not survive the round trip."""
     value = parse_literal(text)
@@ -99,21 +104,16 @@ def parse_arguments(text: str, function: str = "f") -> CallArguments:
     sandbox, and requiring literals keeps it from smuggling in code of its own.
     """
     source = text.strip()
-    if not source:
-        raise LiteralError("the argument list is empty")
-    tree = _parse_call(source, function) or _parse_call(f"{function}({source})", function)
-    if tree is None:
+    call = _parse_call(source, function) or _parse_call(f"{function}({source})", function)
+    if call is None:
         raise LiteralError(f"not a literal argument list for {function}(...): {_short(source)}")
-    if not tree.args and not tree.keywords:
+    arguments = _arguments_of(call)
+    if not arguments.args and not arguments.kwargs:
         raise LiteralError("the argument list is empty")
-    try:
-        args = tuple(_literal_node(node) for node in tree.args)
-        kwargs = tuple((kw.arg, _literal_node(kw.value)) for kw in tree.keywords if kw.arg is not None)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError) as exc:
-        raise LiteralError(f"an argument is not a Python literal: {_short(source)}") from exc
-    if len(kwargs) != len(tree.keywords):
-        raise LiteralError(f"**-unpacking is not allowed in arguments: {_short(source)}")
-    return _round_tripped(CallArguments(args, kwargs))
+    again = _parse_call(f"{function}({arguments.text()})", function)
+    if again is None or not arguments.equals(_arguments_of(again)):
+        raise LiteralError(f"arguments {_short(arguments.text())} do not round-trip through their literal text")
+    return arguments
 
 
 def _parse_call(source: str, function: str) -> ast.Call | None:
@@ -126,26 +126,15 @@ def _parse_call(source: str, function: str) -> ast.Call | None:
     return None
 
 
-def _literal_node(node: ast.expr) -> Any:
-    if isinstance(node, ast.Starred):
-        raise ValueError("starred argument")
-    return ast.literal_eval(node)
-
-
-def _round_tripped(arguments: CallArguments) -> CallArguments:
-    again = _parse_call(f"f({arguments.text()})", "f")
-    if again is None:
-        raise LiteralError(f"arguments {_short(arguments.text())} do not round-trip through their literal text")
+def _arguments_of(call: ast.Call) -> CallArguments:
     try:
-        reparsed = CallArguments(
-            tuple(_literal_node(n) for n in again.args),
-            tuple((kw.arg or "", _literal_node(kw.value)) for kw in again.keywords),
-        )
+        if any(isinstance(node, ast.Starred) for node in call.args) or any(kw.arg is None for kw in call.keywords):
+            raise ValueError("unpacking")
+        args = tuple(ast.literal_eval(node) for node in call.args)
+        kwargs = tuple((kw.arg or "", ast.literal_eval(kw.value)) for kw in call.keywords)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError) as exc:
-        raise LiteralError(f"arguments {_short(arguments.text())} do not round-trip through their literal text") from exc
-    if not arguments.equals(reparsed):
-        raise LiteralError(f"arguments {_short(arguments.text())} do not round-trip through their literal text")
-    return arguments
+        raise LiteralError(f"an argument is not a Python literal: {_short(ast.unparse(call))}") from exc
+    return CallArguments(args, kwargs)
 
 
 def _short(text: str, limit: int = 80) -> str:

@@ -92,27 +92,33 @@ class SafetyPolicy:
         if isinstance(node, ast.ImportFrom):
             return self._import_from(node, line)
         if isinstance(node, ast.Name) and node.id in self._builtins:
-            return [Violation("builtin", node.id, line, f"uses the built-in {node.id!r}, which the safety policy denies")]
+            reason = f"uses the built-in {node.id!r}, which the safety policy denies"
+            return [Violation("builtin", node.id, line, reason)]
         if isinstance(node, ast.Attribute) and node.attr in self._attributes:
-            return [Violation("attribute", node.attr, line, f"accesses the attribute {node.attr!r}, which is used for sandbox escapes")]
+            reason = f"accesses the attribute {node.attr!r}, which is used for sandbox escapes"
+            return [Violation("attribute", node.attr, line, reason)]
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in self._attributes:
-            return [Violation("attribute", node.value, line, f"names the attribute {node.value!r} in a string, which is used for sandbox escapes")]
+            reason = f"names the attribute {node.value!r} in a string, which is used for sandbox escapes"
+            return [Violation("attribute", node.value, line, reason)]
         return []
 
     def _import_from(self, node: ast.ImportFrom, line: int) -> list[Violation]:
         if node.level and not self.config.allow_relative_imports:
-            return [Violation("import", "." * node.level + (node.module or ""), line, "relative imports are not allowed")]
+            name = "." * node.level + (node.module or "")
+            return [Violation("import", name, line, "relative imports are not allowed")]
         if node.module is None:
             return []
         found = self._module(node.module, line)
         if found is not None:
             return [found]
-        return [v for alias in node.names if (v := self._module(f"{node.module}.{alias.name}", line)) is not None]
+        dotted = (f"{node.module}.{alias.name}" for alias in node.names)
+        return [v for name in dotted if (v := self._module(name, line)) is not None]
 
     def _module(self, dotted: str, line: int) -> Violation | None:
         parts = dotted.split(".")
         for i in range(1, len(parts) + 1):
             prefix = ".".join(parts[:i])
             if prefix in self._modules:
-                return Violation("module", dotted, line, f"imports {dotted!r}; the module {prefix!r} is denied by the safety policy")
+                reason = f"imports {dotted!r}; the module {prefix!r} is denied by the safety policy"
+                return Violation("module", dotted, line, reason)
         return None

@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from typing import ClassVar, Sequence
+from typing import Callable, ClassVar, Sequence
 
 from azr.executor.types import SnippetRunner
 from azr.tasks.base import (
+    ParsedAnswer,
     ParsedProposal,
     ProposalVerdict,
     ProposerRequest,
     ReferencePool,
     TaskType,
     invalid_proposal,
+    malformed_answer,
 )
 from azr.tasks.literals import LiteralError, parse_arguments
-from azr.tasks.parsing import answer_region, blocks_of, program_in
+from azr.tasks.parsing import answer_block, answer_region, blocks_of, program_in, unfence
 from azr.tasks.proposals import run_proposals, valid_proposal
 from azr.tasks.triplet import SEED_TASK, IOPair, Task
 from azr.tasks.validation import program_syntax_problem
@@ -94,3 +96,14 @@ class SinglePairTaskType(TaskType):
             task = Task(task_type=self.name, program=run.proposal.program or "", pairs=(pair,))
             verdicts.append(valid_proposal(run.proposal, task, run.results))
         return verdicts
+
+    @staticmethod
+    def literal_answer(text: str, read: Callable[[str], str], what: str) -> ParsedAnswer:
+        """The ``<answer>`` block read by ``read`` (which raises :class:`LiteralError`), or why not."""
+        block = answer_block(text)
+        if block is None:
+            return malformed_answer("no <answer> block found")
+        try:
+            return ParsedAnswer(malformed=False, reason="", value=read(unfence(block)))
+        except LiteralError as exc:
+            return malformed_answer(f"the answer is not {what}: {exc}")

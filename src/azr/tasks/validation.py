@@ -112,7 +112,8 @@ def _judge(results: tuple[ExecResult, ...], config: ValidationConfig) -> CallOut
             return CallOutcome(None, reason, results)
         values.append(value)
     if any(not values_equal(values[0], v) for v in values[1:]):
-        return CallOutcome(None, "not deterministic: two runs with different hash seeds returned different values", results)
+        reason = "not deterministic: runs with different hash seeds returned different values"
+        return CallOutcome(None, reason, results)
     return CallOutcome(canonical_literal(results[0].value_repr or ""), "", results)
 
 
