@@ -19,11 +19,12 @@ class Snippet:
     ``seed_slot`` picks a group of workers: different slots run in different processes with
     different hash seeds and address layouts, so running one snippet under slot 0 and slot 1
     exposes results that depend on ``hash()`` or ``id()``.
+    ``timeout_s`` is the wall-clock limit; ``None`` takes the executor's ``default_timeout_s``.
     """
 
     code: str
     call: str | None = None
-    timeout_s: float = 5.0
+    timeout_s: float | None = None
     seed_slot: int = 0
 
 
@@ -41,6 +42,20 @@ class ExecResult:
     killed_by_limit: str | None = None
     duration_s: float = 0.0
     extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LayerStatus:
+    """One isolation layer of the sandbox and whether this host lets it apply.
+
+    ``blocks`` says in words what the layer stops, so a missing layer tells the user
+    exactly which attacks are no longer contained.
+    """
+
+    name: str
+    active: bool
+    detail: str
+    blocks: str
 
 
 class SnippetRunner(Protocol):
