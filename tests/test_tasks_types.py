@@ -178,3 +178,9 @@ def test_proposer_requests():
 
 def test_seed_task_is_checkable_as_deduction():
     assert verdict("deduction", SEED_TASK, answer("'Hello world'")).correct
+
+
+def test_seed_tasks_fill_single_pair_types_only():
+    assert get_task_type("abduction").seed_tasks(SEED_TASK)[0].task_type == "abduction"
+    assert get_task_type("deduction").seed_tasks(SEED_TASK) == [SEED_TASK]
+    assert get_task_type("induction").seed_tasks(SEED_TASK) == []

@@ -107,6 +107,14 @@ class TaskType(ABC):
         self.config = config or TasksConfig()
         self.safety = SafetyPolicy(self.config.safety)
 
+    def seed_tasks(self, seed: Task) -> list[Task]:
+        """Tasks of this type that ``seed`` (the identity triplet) supplies before any proposal.
+
+        None by default: a type whose tasks need more than one pair (induction) is seeded
+        by proposals built on the other types' programs.
+        """
+        return []
+
     @abstractmethod
     def proposer_request(self, pool: ReferencePool, k: int, rng: random.Random) -> ProposerRequest | None:
         """A proposer prompt with up to ``k`` references; None when the pool lacks what it needs."""

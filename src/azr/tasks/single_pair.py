@@ -59,10 +59,14 @@ class SinglePairTaskType(TaskType):
 
     proposer_goal: ClassVar[str]
 
+    def seed_tasks(self, seed: Task) -> list[Task]:
+        """The seed triplet itself, asked as this type."""
+        return [dataclasses.replace(seed, task_type=self.name)]
+
     def proposer_request(self, pool: ReferencePool, k: int, rng: random.Random) -> ProposerRequest | None:
         """Never None: an empty pool falls back to the seed triplet as the only reference."""
         references = pool.sample([self.name], k, rng) if k > 0 else []
-        shown = references or [dataclasses.replace(SEED_TASK, task_type=self.name)]
+        shown = references or self.seed_tasks(SEED_TASK)
         text = "\n\n".join(REFERENCE_TEMPLATE.format(program=t.program, input=t.pairs[0].input) for t in shown)
         prompt = PROPOSER_TEMPLATE.format(goal=self.proposer_goal, references=text)
         return ProposerRequest(task_type=self.name, prompt=prompt, references=references)
