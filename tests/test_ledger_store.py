@@ -74,7 +74,7 @@ def test_records_filter_by_kind_and_step_range(tmp_path: Path) -> None:
 
 
 def test_records_pages_through_many_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("azr.ledger.store.PAGE_SIZE", 7)
+    monkeypatch.setattr("azr.ledger.store.READ_BATCH", 7)
     with Ledger.open(tmp_path) as ledger:
         with ledger.step(1) as tx:
             for i in range(30):

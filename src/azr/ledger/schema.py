@@ -1,5 +1,9 @@
 """The SQLite layout: one append-only table of records, guarded by triggers.
 
+Readers page through records by id, so the indexes put ``id`` last: (kind, id) serves
+"all records of one kind, in order" without a sort; (kind, step) and (step) serve step
+ranges and the resume point.
+
 The triggers stop an honest mistake (an UPDATE or DELETE from a tool or a bug) at the
 database; a deliberate edit can drop them, which is what the hash chain and the head
 anchor are for.
@@ -27,6 +31,7 @@ CREATE TABLE IF NOT EXISTS records (
     hash       TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS records_kind_step ON records (kind, step);
+CREATE INDEX IF NOT EXISTS records_kind_id ON records (kind, id);
 CREATE INDEX IF NOT EXISTS records_step ON records (step);
 CREATE TRIGGER IF NOT EXISTS {GUARD_TRIGGERS[0]} BEFORE UPDATE ON records
 BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: records cannot be updated'); END;
