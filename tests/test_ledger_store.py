@@ -164,3 +164,13 @@ def test_a_process_killed_mid_step_resumes_from_the_last_complete_step(tmp_path:
         with ledger.step(2) as tx:
             tx.append("m", {"v": "2 again"})
         assert ledger.verify().ok
+
+
+def test_a_file_that_is_not_a_ledger_is_named_in_the_error(tmp_path: Path) -> None:
+    (tmp_path / "ledger.sqlite").write_bytes(b"not a database at all" * 100)
+    with pytest.raises(LedgerError, match="not a readable azr ledger"):
+        Ledger.open(tmp_path, readonly=True)
+    with pytest.raises(LedgerError, match="not a readable azr ledger"):
+        Ledger.open(tmp_path)
+    Path(tmp_path / "ledger.sqlite").unlink()
+    Ledger.open(tmp_path).close()

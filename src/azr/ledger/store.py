@@ -63,8 +63,7 @@ class Ledger:
         self._conn = conn
         self._lock_fd = lock_fd
         self._tx: StepTransaction | None = None
-        self._last_id, self._last_hash = self._head()
-        self._record_count = self._conn.execute("SELECT COUNT(*) FROM records").fetchone()[0]
+        self._last_id, self._last_hash, self._record_count = 0, GENESIS_HASH, 0
 
     @classmethod
     def open(cls, run_dir: str | os.PathLike[str], readonly: bool = False) -> "Ledger":
@@ -82,20 +81,24 @@ class Ledger:
             conn = sqlite3.connect(
                 db_path.resolve().as_uri() + "?mode=ro", uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_S
             )
-            conn.execute("PRAGMA query_only = ON")
+            with _closing_on_error(conn, db_path):
+                conn.execute("PRAGMA query_only = ON")
+                conn.execute("SELECT 1 FROM records LIMIT 1")
             return cls(run_dir, conn, readonly=True, lock_fd=None)
         run_dir.mkdir(parents=True, exist_ok=True)
         lock_fd = _take_writer_lock(run_dir)
         try:
             conn = sqlite3.connect(db_path, isolation_level=None, timeout=BUSY_TIMEOUT_S)
-            # Before the first table exists; a no-op on an existing ledger. Payloads of 1-3 kB
-            # (prompts, completions) pack about 17% tighter than in the default 4 kB pages.
-            conn.execute(f"PRAGMA page_size = {PAGE_BYTES}")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = FULL")
-            create_schema(conn)
-            ledger = cls(run_dir, conn, readonly=False, lock_fd=lock_fd)
-            ledger._reconcile_anchor()
+            with _closing_on_error(conn, db_path):
+                # Before the first table exists; a no-op on an existing ledger. Payloads of 1-3 kB
+                # (prompts, completions) pack about 17% tighter than in the default 4 kB pages.
+                conn.execute(f"PRAGMA page_size = {PAGE_BYTES}")
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = FULL")
+                create_schema(conn)
+                ledger = cls(run_dir, conn, readonly=False, lock_fd=lock_fd)
+                ledger._load_head()
+                ledger._reconcile_anchor()
         except BaseException:
             os.close(lock_fd)
             raise
@@ -105,8 +108,7 @@ class Ledger:
     def step(self, step: int) -> Iterator[StepTransaction]:
         """One step as one transaction: commits with a closing record on exit, rolls back on error."""
         self._require_writer()
-        if not isinstance(step, int) or isinstance(step, bool) or step < 0:
-            raise LedgerError(f"a step number must be a non-negative int, not {step!r}")
+        _check_step(step)
         last = self.last_complete_step()
         if last is not None and step <= last:
             raise LedgerError(f"step {step} is already in the ledger (last complete step: {last}); resume at {last + 1}")
@@ -120,6 +122,8 @@ class Ledger:
         """One record in its own transaction, for events outside a step (run start, acks)."""
         self._require_writer()
         _check_kind(kind)
+        if step is not None:
+            _check_step(step)
         with self._transaction(None):
             return self._insert(step, kind, payload)
 
@@ -240,9 +244,11 @@ class Ledger:
                 ) from exc
             raise
 
-    def _head(self) -> tuple[int, str]:
+    def _load_head(self) -> None:
+        """Where the next record links on: only a writer needs this, so readers skip the count."""
         row = self._conn.execute("SELECT id, hash FROM records ORDER BY id DESC LIMIT 1").fetchone()
-        return (row[0], row[1]) if row else (0, GENESIS_HASH)
+        self._last_id, self._last_hash = (row[0], row[1]) if row else (0, GENESIS_HASH)
+        self._record_count = self._conn.execute("SELECT COUNT(*) FROM records").fetchone()[0]
 
     def _write_anchor(self) -> None:
         write_anchor(self.run_dir, HeadAnchor(last_id=self._last_id, last_hash=self._last_hash, records=self._record_count))
@@ -277,6 +283,24 @@ def _check_kind(kind: str) -> None:
         raise LedgerError(f"a record kind must be a non-empty string, not {kind!r}")
     if kind == STEP_END_KIND:
         raise LedgerError(f"the kind {STEP_END_KIND!r} is reserved: the ledger writes it when a step commits")
+
+
+def _check_step(step: int) -> None:
+    if not isinstance(step, int) or isinstance(step, bool) or step < 0:
+        raise LedgerError(f"a step number must be a non-negative int, not {step!r}")
+
+
+@contextmanager
+def _closing_on_error(conn: sqlite3.Connection, db_path: Path) -> Iterator[None]:
+    """Close a half-opened connection, and name the file when it is not a ledger at all."""
+    try:
+        yield
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise LedgerError(f"{db_path} is not a readable azr ledger ({exc})") from exc
+    except BaseException:
+        conn.close()
+        raise
 
 
 def _take_writer_lock(run_dir: Path) -> int:
