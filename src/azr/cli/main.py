@@ -9,8 +9,10 @@ import typer
 from rich.logging import RichHandler
 
 from azr import __version__
+from azr.cli.audit import audit, resume
 from azr.cli.console import console
 from azr.cli.ledger import ledger_app
+from azr.cli.train import train
 from azr.errors import AzrError
 
 app = typer.Typer(
@@ -19,7 +21,10 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+app.command("train")(train)
 app.add_typer(ledger_app, name="ledger")
+app.command("audit")(audit)
+app.command("resume")(resume)
 
 
 def _version(value: bool) -> None:

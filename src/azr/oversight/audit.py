@@ -1,0 +1,110 @@
+"""Standalone audit: the task watchdog and the reasoning auditor over completions from anywhere.
+
+Reads a plain text file (one completion) or JSONL (one completion per line, from any
+tool). Text fields are audited for intent; Python code (a ``program`` field, fenced code
+blocks, or a text file that parses as Python) also goes through the task watchdog.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from azr.oversight.auditor import ReasoningAuditor
+from azr.oversight.config import OversightConfig
+from azr.oversight.decision import Finding
+from azr.oversight.errors import OversightConfigError
+from azr.oversight.semantic import Embedder
+from azr.oversight.watchdog import TaskText, TaskWatchdog
+
+TEXT_KEYS = ("completion", "reasoning", "response", "output", "text", "content", "answer", "message")
+_CODE_BLOCK = re.compile(r"```(?:python|py)?[ \t]*\n(.*?)```", re.DOTALL | re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class AuditItem:
+    """One completion: ``source`` names it (file:line), ``texts`` maps field -> text."""
+
+    source: str
+    texts: dict[str, str]
+    program: str = ""
+    task_type: str = ""
+
+
+@dataclass(frozen=True)
+class AuditFlag:
+    source: str
+    finding: Finding
+
+
+def load_items(path: Path) -> list[AuditItem]:
+    """A JSONL file becomes one item per line; anything else is one item of plain text."""
+    try:
+        text = Path(path).read_text(errors="replace")
+    except OSError as exc:
+        raise OversightConfigError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+    if lines and (path.suffix == ".jsonl" or all(_is_json_object(line) for _, line in lines)):
+        return [_json_item(f"{path.name}:{n}", line) for n, line in lines]
+    return [AuditItem(source=path.name, texts={} if _is_python(text) else {"text": text},
+                      program=text if _is_python(text) else "")]
+
+
+def _is_json_object(line: str) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except ValueError:
+        return False
+
+
+def _is_python(text: str) -> bool:
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return False
+    return any(not isinstance(node, ast.Expr) for node in tree.body)
+
+
+def _json_item(source: str, line: str) -> AuditItem:
+    try:
+        record: dict[str, Any] = json.loads(line)
+    except ValueError as exc:
+        raise OversightConfigError(f"{source} is not valid JSON ({exc}); a JSONL file needs one object per line") from exc
+    texts = {key: record[key] for key in TEXT_KEYS if isinstance(record.get(key), str)}
+    for index, message in enumerate(record.get("messages") or []):
+        if isinstance(message, dict) and isinstance(message.get("content"), str) and message.get("role") != "system":
+            texts[f"messages[{index}]"] = message["content"]
+    if not texts and not isinstance(record.get("program"), str):
+        texts = {key: value for key, value in record.items() if isinstance(value, str)}
+    program = record.get("program") if isinstance(record.get("program"), str) else ""
+    return AuditItem(source=source, texts=texts, program=program, task_type=str(record.get("task_type", "")))
+
+
+class Auditor:
+    """The two monitors, built once, applied to many items."""
+
+    def __init__(self, config: OversightConfig, embedder: Embedder | None = None) -> None:
+        self.watchdog = TaskWatchdog(config.watchdog)
+        self.auditor = ReasoningAuditor(config.auditor, embedder)
+
+    def audit(self, items: list[AuditItem]) -> list[AuditFlag]:
+        flags: list[AuditFlag] = []
+        pairs = [(item, field, text) for item in items for field, text in item.texts.items()]
+        for (item, _, _), found in zip(pairs, self.auditor.review_texts([(f, t) for _, f, t in pairs])):
+            flags.extend(AuditFlag(item.source, f) for f in found)
+        for item in items:
+            for program in self._programs(item):
+                task = TaskText(task_type=item.task_type, program=program)
+                flags.extend(AuditFlag(item.source, f) for f in self.watchdog.review_task(task))
+        return flags
+
+    @staticmethod
+    def _programs(item: AuditItem) -> list[str]:
+        programs = [item.program] if item.program else []
+        for text in item.texts.values():
+            programs += [block for block in _CODE_BLOCK.findall(text) if block.strip()]
+        return programs
