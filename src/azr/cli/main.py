@@ -12,6 +12,7 @@ from azr import __version__
 from azr.cli.audit import audit, resume
 from azr.cli.console import console
 from azr.cli.ledger import ledger_app
+from azr.cli.report import dashboard, report
 from azr.cli.train import train
 from azr.errors import AzrError
 
@@ -25,6 +26,8 @@ app.command("train")(train)
 app.add_typer(ledger_app, name="ledger")
 app.command("audit")(audit)
 app.command("resume")(resume)
+app.command("report")(report)
+app.command("dashboard")(dashboard)
 
 
 def _version(value: bool) -> None:
