@@ -1,8 +1,9 @@
 """Landlock, applied with raw system calls: a read allow-list, one writable directory,
 no exec, no TCP, and (ABI 6+) no signals or abstract sockets reaching outside the sandbox.
 
-The worker builds one ruleset per scratch directory before it forks; each child only has
-to call :func:`restrict_self`, which keeps the per-snippet cost to one system call.
+The fork-server confines itself with the file-system and network ruleset once, so every
+child inherits it; each child then adds a nested domain that only scopes signals and
+abstract sockets, so it cannot reach even the fork-server that made it (ABI 6+).
 """
 
 from __future__ import annotations
@@ -122,6 +123,14 @@ def _add_path(ruleset: int, path: str, rights: int, *, required: bool) -> None:
         syscall(_ADD_RULE, ruleset, _RULE_PATH_BENEATH, ctypes.byref(rule), 0)
     finally:
         os.close(fd)
+
+
+def build_scope_ruleset(abi: int) -> int | None:
+    """A ruleset that handles only scopes, for a child's nested domain; None before ABI 6."""
+    if abi < 6:
+        return None
+    attr = _RulesetAttr(0, 0, SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL)
+    return syscall(_CREATE_RULESET, ctypes.byref(attr), ctypes.sizeof(_RulesetAttr), 0)
 
 
 def restrict_self(ruleset: int) -> None:

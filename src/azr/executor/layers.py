@@ -63,13 +63,3 @@ def check(config: ExecutorConfig, statuses: list[LayerStatus]) -> None:
     for status in missing:
         log.warning("sandbox layer %s is NOT active (%s): %s are not blocked by it",
                     status.name, status.detail, status.blocks)
-
-
-def worker_settings(config: ExecutorConfig, statuses: list[LayerStatus]) -> dict[str, object]:
-    """The part of a worker's settings that says which layers to apply."""
-    active = {s.name for s in statuses if s.active}
-    return {
-        "landlock_abi": landlock.abi_version() if "landlock-fs" in active else 0,
-        "seccomp": "seccomp" in active,
-        "uid_enabled": "uid" in active,
-    }

@@ -13,19 +13,23 @@ import json
 import logging
 import os
 import selectors
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import weakref
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Sequence
 
+from azr.executor import landlock
 from azr.executor import layers as layer_probe
 from azr.executor.config import ExecutorConfig
 from azr.executor.errors import ExecutorError
+from azr.executor.settings import WorkerSettings
 from azr.executor.types import ExecResult, LayerStatus, Snippet
 
 log = logging.getLogger(__name__)
@@ -34,7 +38,6 @@ _PIPELINE_DEPTH = 2
 _PIPELINE_MAX_FRAME = 16384
 _GRACE_S = 2.0
 _START_TIMEOUT_S = 30.0
-_RLIMIT_NAMES = ("RLIMIT_CPU", "RLIMIT_AS", "RLIMIT_FSIZE", "RLIMIT_NOFILE", "RLIMIT_CORE", "RLIMIT_NPROC")
 
 
 @dataclass
@@ -51,6 +54,7 @@ class _Worker:
     slot: int
     number: int
     proc: subprocess.Popen[bytes]
+    scratch_root: str
     inflight: deque[_Job] = field(default_factory=deque)
     buffer: bytearray = field(default_factory=bytearray)
     last_progress: float = field(default_factory=time.monotonic)
@@ -205,28 +209,43 @@ class Executor:
         self._workers[self._workers.index(worker)] = self._spawn(worker.slot, worker.number)
 
     def _spawn(self, slot: int, number: int) -> _Worker:
+        """Start one fork-server with its own scratch directory, uid and hash seed."""
         config = self.config
-        uid = config.sandbox_uid + slot * config.workers + number
-        settings = layer_probe.worker_settings(config, self._layers) | {
-            "uid": uid if layer_probe.worker_settings(config, self._layers)["uid_enabled"] else None,
-            "rlimits": list(zip(_RLIMIT_NAMES, (config.cpu_time_s, config.memory_mb << 20, config.max_file_bytes,
-                                                 config.max_open_files, 0, config.max_threads))),
-            "preload": config.preload_modules,
-            "extra_read_paths": config.extra_read_paths,
-            "max_output_bytes": config.max_output_bytes,
-            "output_kill_bytes": config.output_kill_bytes,
-            "max_value_bytes": config.max_value_bytes,
-        }
+        active = {layer.name for layer in self._layers if layer.active}
+        uid = config.sandbox_uid + slot * config.workers + number if "uid" in active else None
+        root = tempfile.mkdtemp(prefix="azr-sandbox-")
+        os.chmod(root, 0o711)
+        scratch = os.path.join(root, "box")
+        os.mkdir(scratch, 0o700)
+        if uid is not None:
+            os.chown(scratch, uid, uid)
+        settings = WorkerSettings(
+            scratch=scratch,
+            uid=uid,
+            landlock_abi=landlock.abi_version() if "landlock-fs" in active else 0,
+            seccomp="seccomp" in active,
+            rlimits=[("RLIMIT_AS", config.memory_mb << 20), ("RLIMIT_FSIZE", config.max_file_bytes),
+                     ("RLIMIT_NOFILE", config.max_open_files), ("RLIMIT_CORE", 0),
+                     ("RLIMIT_NPROC", config.max_threads)],
+            cpu_time_s=config.cpu_time_s,
+            preload=config.preload_modules,
+            read_paths=config.extra_read_paths,
+            max_output_bytes=config.max_output_bytes,
+            output_kill_bytes=config.output_kill_bytes,
+            max_value_bytes=config.max_value_bytes,
+        )
         env = {"PYTHONHASHSEED": str(config.hash_seed_base + slot + 1), "PATH": os.environ.get("PATH", "/usr/bin"),
                "LANG": "C.UTF-8", "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        python = config.python or sys.executable
         try:
             proc = subprocess.Popen(
-                [config.python or sys.executable, "-m", "azr.executor.worker", json.dumps(settings)],
+                [python, "-m", "azr.executor.worker", json.dumps(asdict(settings))],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, start_new_session=True, close_fds=True,
             )
         except OSError as exc:
-            raise ExecutorError(f"cannot start a sandbox worker with {config.python or sys.executable}: {exc}") from exc
-        return _Worker(slot, number, proc)
+            shutil.rmtree(root, ignore_errors=True)
+            raise ExecutorError(f"cannot start a sandbox worker with {python}: {exc}") from exc
+        return _Worker(slot, number, proc, root)
 
     def _await_ready(self, worker: _Worker) -> None:
         """Read the worker's first line; a worker that cannot start says why."""
@@ -286,6 +305,7 @@ def _stop(worker: _Worker) -> None:
         except ProcessLookupError:
             pass
         proc.wait()
+    shutil.rmtree(worker.scratch_root, ignore_errors=True)
 
 
 def _stop_all(workers: list[_Worker]) -> None:

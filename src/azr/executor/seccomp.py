@@ -4,7 +4,9 @@ Default allow, then deny what a task program never needs and an escape would: so
 other than AF_UNIX, new processes (fork, vfork, clone without CLONE_THREAD, exec),
 ptrace, mounts and namespaces, bpf, io_uring, keyrings, kernel modules, cross-process
 memory access, clock and host settings. Threads stay possible (RLIMIT_NPROC bounds them).
-The program is compiled once per worker and loaded per child with one prctl call.
+Two filters stack: the fork-server loads one that still lets it fork (it must make the
+children), and every child adds the full filter, which does not. Both are compiled once per
+worker; a child pays one prctl call.
 """
 
 from __future__ import annotations
@@ -79,8 +81,11 @@ def denied_syscalls(machine: str | None = None) -> list[str]:
     return sorted(table["deny"]) + ["clone3"]
 
 
-def assemble(machine: str | None = None) -> list[tuple[int, int, int, int]]:
-    """The filter as (code, jt, jf, k) instructions; jumps are relative, as BPF wants."""
+def assemble(*, allow_fork: bool, machine: str | None = None) -> list[tuple[int, int, int, int]]:
+    """The filter as (code, jt, jf, k) instructions; jumps are relative, as BPF wants.
+
+    ``allow_fork`` leaves clone (the call under fork) open, for the fork-server's own filter.
+    """
     table = ARCHES[machine or platform.machine()]
     deny_errno = _RET_ERRNO | errno.EPERM
     # Each entry: (code, true-label or offset, false-label or offset, k). Labels resolve below.
@@ -91,7 +96,7 @@ def assemble(machine: str | None = None) -> list[tuple[int, int, int, int]]:
         (_JGE_K, "deny", 0, _X32_SYSCALL_BIT),
         (_JEQ_K, "nosys", 0, table["clone3"]),
         (_JEQ_K, "socket", 0, table["socket"]),
-        (_JEQ_K, "clone", 0, table["clone"]),
+        (_JEQ_K, "allow" if allow_fork else "clone", 0, table["clone"]),
     ]
     for number in sorted(table["deny"].values()):
         prog.append((_JEQ_K, "deny", 0, number))
@@ -124,8 +129,8 @@ def assemble(machine: str | None = None) -> list[tuple[int, int, int, int]]:
 class Filter:
     """A compiled filter kept alive in memory so each child can load it cheaply."""
 
-    def __init__(self, machine: str | None = None) -> None:
-        insns = assemble(machine)
+    def __init__(self, *, allow_fork: bool, machine: str | None = None) -> None:
+        insns = assemble(allow_fork=allow_fork, machine=machine)
         self._array = (_SockFilter * len(insns))(*[_SockFilter(*insn) for insn in insns])
         self._prog = _SockFprog(len(insns), self._array)
         self.size = len(insns)

@@ -1,10 +1,11 @@
-"""The fork-server: a long-lived process that forks one hardened child per snippet.
+"""The fork-server: a long-lived, confined process that forks one child per snippet.
 
 Started by :class:`azr.executor.pool.Executor` as ``python -m azr.executor.worker SETTINGS``.
-It imports the allowed modules once (so children need no file access to import them),
-prepares the Landlock ruleset and seccomp filter once, then loops: read one request line,
-fork, watch the child under a wall-clock deadline while draining its output, reap it,
-write one reply line. It exits when its parent closes the request pipe.
+It imports the modules children may use (after the uid drop a child could not read an
+interpreter under a private home directory), confines itself (see
+:mod:`azr.executor.confine`), then loops: read one request line, fork, watch the child
+under a wall-clock deadline while draining its output, reap it, empty the scratch
+directory, write one reply line. It exits when its parent closes the request pipe.
 
 This module must stay light: everything it imports is inherited by every child.
 """
@@ -13,22 +14,20 @@ from __future__ import annotations
 
 import gc
 import importlib
+import io
 import json
 import os
-import resource
 import select
 import shutil
 import signal
 import sys
 import sysconfig
-import tempfile
 import time
 from typing import Any
 
-from azr.executor import landlock
-from azr.executor._libc import PR_SET_CHILD_SUBREAPER, prctl
-from azr.executor.child import Plan, run_child
-from azr.executor.seccomp import Filter
+from azr.executor.child import SANDBOX_FAILURE_STATUS, run_child
+from azr.executor.confine import confine_worker
+from azr.executor.settings import WorkerSettings
 
 _READ_CHUNK = 65536
 _LIMIT_SIGNALS = {signal.SIGXCPU: "cpu_time", signal.SIGXFSZ: "file_size"}
@@ -58,30 +57,11 @@ class _Watch:
 
 
 class ForkServer:
-    """One worker's state: its plan for children and its scratch directory."""
+    """One confined worker: its plan for children and the scratch directory they share in turn."""
 
-    def __init__(self, settings: dict[str, Any]) -> None:
+    def __init__(self, settings: WorkerSettings) -> None:
         self.settings = settings
-        self.root = tempfile.mkdtemp(prefix="azr-sandbox-")
-        os.chmod(self.root, 0o711)
-        self.scratch = os.path.join(self.root, "box")
-        os.mkdir(self.scratch, 0o700)
-        uid = settings["uid"]
-        if uid is not None:
-            os.chown(self.scratch, uid, uid)
-        abi = settings["landlock_abi"]
-        ruleset = landlock.build_ruleset(_read_paths(settings), self.scratch, abi) if abi else None
-        devnull = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
-        self.plan = Plan(
-            scratch=self.scratch,
-            worker_pid=os.getpid(),
-            devnull_fd=devnull,
-            rlimits=tuple((getattr(resource, name), value) for name, value in settings["rlimits"]),
-            uid=uid,
-            ruleset_fd=ruleset,
-            seccomp=Filter() if settings["seccomp"] else None,
-            max_value_bytes=settings["max_value_bytes"],
-        )
+        self.plan = confine_worker(settings)
 
     def run(self, request: dict[str, Any]) -> dict[str, Any]:
         """Fork a child for one snippet and turn whatever happens to it into a reply."""
@@ -90,17 +70,20 @@ class ForkServer:
         start = time.monotonic()
         pid = os.fork()
         if pid == 0:
-            run_child(self.plan, request, result_w, output_w)
+            try:
+                run_child(self.plan, request, result_w, output_w, self.settings.max_value_bytes)
+            finally:
+                os._exit(SANDBOX_FAILURE_STATUS)
         os.close(result_w)
         os.close(output_w)
-        watch = _Watch(self.settings["max_output_bytes"], 8 * self.settings["max_value_bytes"] + 65536)
+        watch = _Watch(self.settings.max_output_bytes, 8 * self.settings.max_value_bytes + 65536)
         limit = self._watch(pid, start + request["timeout_s"], result_r, output_r, watch)
         _, status = os.waitpid(pid, 0)
         duration = time.monotonic() - start
         self._drain(result_r, output_r, watch)
         _reap_orphans()
-        self._wipe_scratch()
-        reply = _interpret(status, limit, watch, self.settings["max_output_bytes"])
+        _empty(self.settings.scratch)
+        reply = _interpret(status, limit, watch, self.settings.max_output_bytes)
         reply["id"] = request["id"]
         reply["duration_s"] = duration
         return reply
@@ -111,7 +94,7 @@ class ForkServer:
         poller = select.poll()
         for fd in (result_r, output_r, pidfd):
             poller.register(fd, select.POLLIN)
-        kill_bytes = self.settings["output_kill_bytes"]
+        kill_bytes = self.settings.output_kill_bytes
         try:
             while True:
                 remaining = deadline - time.monotonic()
@@ -140,26 +123,24 @@ class ForkServer:
                 watch.take(fd == output_r, data)
             os.close(fd)
 
-    def _wipe_scratch(self) -> None:
-        """Empty the scratch directory so the next snippet starts from nothing."""
-        with os.scandir(self.scratch) as entries:
-            leftovers = [entry.path for entry in entries]
-        for path in leftovers:
-            if os.path.isdir(path) and not os.path.islink(path):
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                os.unlink(path)
 
-    def close(self) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)
-
-
-def _read_paths(settings: dict[str, Any]) -> list[str]:
-    """The interpreter's own libraries, the device files Python touches, and the user's extras."""
-    paths = {sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"], sys.executable,
-             "/dev/null", "/dev/urandom", "/dev/zero"}
-    paths.update(settings["extra_read_paths"])
-    return sorted(paths)
+def _empty(directory: str) -> None:
+    """Remove everything a snippet left, even what it made unreadable, so the next starts clean."""
+    os.chmod(directory, 0o700)
+    with os.scandir(directory) as entries:
+        leftovers = list(entries)
+    if not leftovers:
+        return
+    for root, dirs, _ in os.walk(directory):  # top-down: unlock each directory before entering it
+        for name in dirs:
+            path = os.path.join(root, name)
+            if not os.path.islink(path):
+                os.chmod(path, 0o700)
+    for entry in leftovers:
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
+        else:
+            os.unlink(entry.path)
 
 
 def _kill_group(pid: int) -> None:
@@ -192,7 +173,7 @@ def _interpret(status: int, limit: str | None, watch: _Watch, output_cap: int) -
         return reply | {"ok": False, "error_type": "Timeout", "error_message": "the wall-clock limit was reached"}
     if limit == "output":
         return reply | {"ok": False, "error_type": "OutputLimit",
-                        "error_message": f"the program printed more than {watch.output_total} bytes"}
+                        "error_message": f"the program printed {watch.output_total} bytes, past the kill limit"}
     if watch.result and not watch.result_overflow:
         try:
             report = json.loads(watch.result.decode("utf-8", "surrogatepass"))
@@ -210,6 +191,8 @@ def _interpret(status: int, limit: str | None, watch: _Watch, output_cap: int) -
         sig = signal.Signals(os.WTERMSIG(status))
         return reply | {"ok": False, "error_type": "Killed", "killed_by_limit": _LIMIT_SIGNALS.get(sig),
                         "error_message": f"the process was killed by {sig.name}"}
+    if os.WEXITSTATUS(status) == SANDBOX_FAILURE_STATUS:
+        return reply | {"ok": False, "error_type": "SandboxError", "error_message": "the child could not be confined"}
     return reply | {"ok": False, "error_type": "Exited",
                     "error_message": f"the process exited with status {os.WEXITSTATUS(status)} before returning"}
 
@@ -219,17 +202,40 @@ def _preload(names: list[str]) -> None:
         importlib.import_module(name)
 
 
-def main(argv: list[str]) -> int:
-    settings = json.loads(argv[1])
-    requests = os.fdopen(os.dup(0), "rb")
-    replies = os.dup(1)
+def _default_read_paths() -> list[str]:
+    """The interpreter's own libraries and the device files Python touches."""
+    paths = sysconfig.get_paths()
+    return [paths["stdlib"], paths["platstdlib"], sys.executable, "/dev/null", "/dev/urandom", "/dev/zero"]
+
+
+def _arrange_fds() -> tuple[int, int]:
+    """Requests on fd 3, replies on fd 4, /dev/null on 0 and our stderr on 1 and 2.
+
+    With 0-4 taken, every pipe made later sits above 4, so a child can move its own pipes
+    into 1-3 without clobbering one it still needs. The stream objects children print
+    through are made here once, on fds 0-2, instead of in every child.
+    """
+    requests, replies = os.dup(0), os.dup(1)
     null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(requests, 3)
+    os.dup2(replies, 4)
     os.dup2(null, 0)
     os.dup2(2, 1)
-    os.close(null)
-    prctl(PR_SET_CHILD_SUBREAPER, 1)
+    for fd in {requests, replies, null} - {0, 1, 2, 3, 4}:
+        os.close(fd)
+    sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8")
+    sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8", errors="backslashreplace")
+    sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8", errors="backslashreplace")
+    return 3, 4
+
+
+def main(argv: list[str]) -> int:
+    raw = json.loads(argv[1])
+    settings = WorkerSettings(**raw | {"rlimits": [tuple(pair) for pair in raw["rlimits"]],
+                                       "read_paths": _default_read_paths() + raw["read_paths"]})
+    requests, replies = _arrange_fds()
     try:
-        _preload(settings["preload"])
+        _preload(settings.preload)
         server = ForkServer(settings)
     except Exception as exc:  # tell the parent why, instead of dying silently
         _reply(replies, {"fatal": f"worker could not start: {exc!r}"})
@@ -237,12 +243,10 @@ def main(argv: list[str]) -> int:
     gc.freeze()
     _reply(replies, {"ready": os.getpid()})
     try:
-        for line in requests:
+        for line in os.fdopen(requests, "rb"):
             _reply(replies, server.run(json.loads(line)))
     except BrokenPipeError:
         pass
-    finally:
-        server.close()
     return 0
 
 
