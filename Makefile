@@ -7,6 +7,10 @@ STAMP := $(VENV)/.azr-installed
 .PHONY: setup test train clean
 
 setup: $(STAMP)
+	# Debian's chromium for the dashboard's browser test (Playwright drives it; it never downloads one).
+	@test -x /usr/bin/chromium || if [ "$$(id -u)" = 0 ]; then \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	else echo "warning: /usr/bin/chromium is missing: run sudo apt-get install chromium (the dashboard test needs it)"; fi
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || python3 -m venv $(VENV)
