@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from azr.cli.console import console
+from azr.cli.train import train
 from azr.config import build_config
 from azr.ledger import Ledger
 from azr.oversight import OversightConfig, acknowledge
@@ -43,8 +44,13 @@ def _print_flags(flags: list[AuditFlag], items: int) -> None:
         console.print(f"[green]no flags[/] in {items} item(s)")
         return
     table = Table(title=f"{len(flags)} flag(s) in {items} item(s)", show_lines=True)
-    for column in ("source", "field [span]", "kind", "severity", "verdict", "matched text", "reason"):
-        table.add_column(column, overflow="fold")
+    table.add_column("source", overflow="fold")
+    table.add_column("field [span]")
+    table.add_column("kind", no_wrap=True)
+    table.add_column("severity", no_wrap=True)
+    table.add_column("verdict", no_wrap=True)
+    table.add_column("matched text", overflow="fold", ratio=1)
+    table.add_column("reason", overflow="fold", ratio=2)
     colours = {"low": "cyan", "medium": "yellow", "high": "red", "critical": "bold red"}
     for flag in flags:
         f, span = flag.finding, flag.finding.span
@@ -62,6 +68,4 @@ def resume(
     with Ledger.open(run_dir) as ledger:
         state = acknowledge(run_dir, ack, ledger)
     console.print(f"[green]acknowledged[/] the pause at step {state.step} ({state.reason}); continuing")
-    from azr.cli.train import train  # imported here: it loads torch, which `azr audit` never needs
-
     train(overrides=None, config=None, preset=None, model=None, steps=None, run_dir=None, resume=run_dir)

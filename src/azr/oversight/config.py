@@ -31,10 +31,13 @@ class WatchdogConfig(StrictModel):
 
 
 class SemanticConfig(StrictModel):
-    """The embedding matcher: a sentence is flagged when it is this close to a prototype."""
+    """The embedding matcher: a sentence is flagged when its cosine similarity to a concerning
+    prototype is at least ``threshold`` and exceeds its similarity to every benign anchor
+    by ``min_margin``. Defaults were chosen on benchmarks/oversight_examples.yaml."""
 
     enabled: bool = True
-    threshold: float = Field(default=0.62, gt=0.0, le=1.0)
+    threshold: float = Field(default=0.40, gt=0.0, le=1.0)
+    min_margin: float = Field(default=0.10, ge=-1.0, le=1.0)
     prototypes: str = "packaged"
     min_words: int = Field(default=4, ge=1)
     max_words: int = Field(default=40, ge=4)

