@@ -196,12 +196,7 @@ def write_synthetic_run(run_dir: Path, spec: SyntheticRun | None = None) -> Path
             for task_type in TYPES:
                 tx.append("proposal", _proposal(rng, 0, spec, task_type, "seeding"))
             tx.append("seeding", {"added": 3, "buffers": {t: 1 for t in TYPES}})
-        for step in range(1, spec.steps + 1):
-            with ledger.step(step) as tx:
-                _step(tx, rng, step, spec)
-            if spec.evals and step % 5 == 0:
-                ledger.append("eval", {"benchmark": "cruxeval-o", "step": step, "n": 50,
-                                       "scores": {"pass@1": 0.1 + 0.01 * step}}, step=step)
+        _write_steps(ledger, rng, spec, range(1, spec.steps + 1))
     if spec.scorecard:
         history = run_dir / "oversight" / "scorecards"
         history.mkdir(parents=True, exist_ok=True)
@@ -210,3 +205,20 @@ def write_synthetic_run(run_dir: Path, spec: SyntheticRun | None = None) -> Path
             (folder / f"{stem}.md").write_text(markdown)
             (folder / f"{stem}.json").write_text(json.dumps({"step": spec.steps, "vetoes": spec.steps // 8}))
     return run_dir
+
+
+def extend_synthetic_run(run_dir: Path, spec: SyntheticRun, more_steps: int) -> int:
+    """Append ``more_steps`` steps to a synthetic run, as a live run would; returns the last step."""
+    with Ledger.open(run_dir) as ledger:
+        first = (ledger.last_complete_step() or 0) + 1
+        _write_steps(ledger, random.Random(spec.seed + first), spec, range(first, first + more_steps))
+    return first + more_steps - 1
+
+
+def _write_steps(ledger: Ledger, rng: random.Random, spec: SyntheticRun, steps: range) -> None:
+    for step in steps:
+        with ledger.step(step) as tx:
+            _step(tx, rng, step, spec)
+        if spec.evals and step % 5 == 0:
+            ledger.append("eval", {"benchmark": "cruxeval-o", "step": step, "n": 50,
+                                   "scores": {"pass@1": 0.1 + 0.01 * step}}, step=step)

@@ -141,6 +141,9 @@ def _handler(dashboard: Dashboard, page: bytes) -> type[BaseHTTPRequestHandler]:
                 self._send(dashboard.cached()[0], "application/json")
             elif route == "/version.json":
                 self._send(dashboard.cached()[1], "application/json")
+            elif route == "/favicon.ico":
+                self.send_response(HTTPStatus.NO_CONTENT)
+                self.end_headers()
             else:
                 self.send_error(HTTPStatus.NOT_FOUND, "the dashboard serves /, /views.json and /version.json")
 
