@@ -13,6 +13,7 @@ from azr.cli.audit import audit, resume
 from azr.cli.console import console
 from azr.cli.ledger import ledger_app
 from azr.cli.report import dashboard, report
+from azr.cli.sandbox import sandbox_app
 from azr.cli.train import train
 from azr.errors import AzrError
 
@@ -24,6 +25,7 @@ app = typer.Typer(
 )
 app.command("train")(train)
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(sandbox_app, name="sandbox")
 app.command("audit")(audit)
 app.command("resume")(resume)
 app.command("report")(report)

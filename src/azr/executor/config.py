@@ -16,6 +16,9 @@ DEFAULT_PRELOAD = [
     "heapq", "bisect", "operator", "copy", "fractions", "decimal", "statistics", "random",
     "typing", "dataclasses", "enum", "json", "datetime", "time", "array", "numbers", "textwrap",
     "unicodedata", "hashlib", "base64", "struct", "abc", "contextlib", "types", "pprint",
+    # codecs are looked up by import on first use, so the common ones come along too
+    "encodings.idna", "encodings.utf_16", "encodings.utf_32", "encodings.rot_13", "encodings.hex_codec",
+    "encodings.base64_codec", "encodings.cp1252", "encodings.cp437",
 ]
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import platform
 
 from azr.executor import landlock, seccomp
 from azr.executor.config import ExecutorConfig
@@ -44,9 +43,9 @@ def probe(config: ExecutorConfig) -> list[LayerStatus]:
         LayerStatus("landlock-scope", cover.scope, ll if cover.scope else f"needs Landlock ABI 6, have {abi}",
                     "signals and abstract UNIX sockets reaching processes outside the sandbox"),
         LayerStatus("seccomp", seccomp_ok, seccomp_detail,
-                    "sockets other than AF_UNIX, fork/vfork/clone/exec, "
-                    + ", ".join(n for n in seccomp.denied_syscalls() if n not in {"fork", "vfork", "execve"})
-                    if platform.machine() in seccomp.ARCHES else "sockets, fork/exec, ptrace, mount, bpf, io_uring..."),
+                    "sockets other than AF_UNIX; new processes (fork, vfork, clone, exec); ptrace and "
+                    "cross-process memory; mount, namespaces, chroot; bpf, io_uring, userfaultfd, perf; keyrings; "
+                    "kernel modules, kexec, reboot; clock and host settings"),
     ]
 
 

@@ -72,7 +72,7 @@ def supported() -> tuple[bool, str]:
         prctl(PR_GET_SECCOMP)
     except OSError as exc:
         return False, f"kernel refuses seccomp ({exc.strerror})"
-    return True, f"BPF filter for {machine}"
+    return True, f"BPF filter for {machine}, {len(denied_syscalls(machine))} system calls denied"
 
 
 def denied_syscalls(machine: str | None = None) -> list[str]:

@@ -1,0 +1,74 @@
+"""Layer detection, refusal of required-but-missing layers, and the seccomp program itself."""
+
+from __future__ import annotations
+
+import logging
+import platform
+import re
+from pathlib import Path
+
+import pytest
+
+from azr.executor import Executor, ExecutorConfig, Snippet
+from azr.executor import landlock, seccomp
+from azr.executor.config import LAYER_NAMES
+from azr.executor.errors import SandboxUnavailable
+from azr.executor.layers import probe
+
+pytestmark = pytest.mark.timeout(60)
+
+_UNISTD = Path("/usr/include/x86_64-linux-gnu/asm/unistd_64.h")
+
+
+def test_probe_reports_every_layer_with_what_it_blocks():
+    statuses = probe(ExecutorConfig())
+    assert [s.name for s in statuses] == list(LAYER_NAMES)
+    assert all(s.blocks and s.detail for s in statuses)
+
+
+def test_a_required_layer_that_is_missing_refuses_to_start(monkeypatch):
+    monkeypatch.setattr(landlock, "abi_version", lambda: 0)
+    with pytest.raises(SandboxUnavailable, match="landlock-fs"):
+        Executor(ExecutorConfig(workers=1, seed_slots=1, require_layers=["landlock-fs"]))
+
+
+def test_a_missing_layer_warns_loudly_and_the_rest_still_apply(monkeypatch, caplog):
+    monkeypatch.setattr(landlock, "abi_version", lambda: 0)
+    with caplog.at_level(logging.WARNING), Executor(ExecutorConfig(workers=1, seed_slots=1)) as executor:
+        result = executor.run(Snippet(code="import os\nos.fork()"))
+        active = {s.name for s in executor.layers() if s.active}
+    assert "landlock-fs" not in active
+    assert any("landlock-fs is NOT active" in record.getMessage() for record in caplog.records)
+    if "seccomp" in active:
+        assert result.error_type == "PermissionError"
+
+
+def test_unknown_required_layer_is_a_config_error():
+    with pytest.raises(ValueError, match="unknown layer"):
+        ExecutorConfig(require_layers=["firewall"])
+
+
+@pytest.mark.skipif(not _UNISTD.exists() or platform.machine() != "x86_64", reason="needs x86_64 kernel headers")
+def test_seccomp_syscall_numbers_match_the_kernel_headers():
+    numbers = dict(re.findall(r"#define __NR_(\w+)\s+(\d+)", _UNISTD.read_text()))
+    table = seccomp.ARCHES["x86_64"]
+    for name, number in table["deny"].items():
+        assert int(numbers[name]) == number, name
+    for name in ("socket", "clone", "clone3"):
+        assert int(numbers[name]) == table[name], name
+
+
+def test_seccomp_program_jumps_stay_inside_the_program():
+    for allow_fork in (True, False):
+        program = seccomp.assemble(allow_fork=allow_fork, machine="x86_64")
+        for index, (code, jt, jf, _) in enumerate(program):
+            if code & 0x07 == 0x05:  # BPF_JMP
+                assert index + 1 + max(jt, jf) < len(program)
+        assert program[-1][0] == 0x06  # ends in a return
+
+
+def test_fork_server_filter_differs_from_the_child_filter_only_in_clone():
+    server = seccomp.assemble(allow_fork=True, machine="x86_64")
+    child = seccomp.assemble(allow_fork=False, machine="x86_64")
+    differing = [i for i, (a, b) in enumerate(zip(server, child)) if a != b]
+    assert len(server) == len(child) and len(differing) == 1
