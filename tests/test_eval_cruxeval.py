@@ -1,0 +1,80 @@
+"""CRUXEval-O and -I: loader, prompt, answer reading, and verdicts run in the real sandbox."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from azr.eval.benchmarks import select
+from azr.eval.benchmarks.cruxeval import answer_text
+from azr.executor import Executor, ExecutorConfig
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks"
+needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"shared benchmark data not found at {DATA}")
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[Executor]:
+    with Executor(ExecutorConfig(workers=1, seed_slots=1)) as executor:
+        yield executor
+
+
+def test_answer_is_read_from_completion_and_chat_style_replies() -> None:
+    assert answer_text(" [1, 2]\n[/ANSWER]\nmore text") == "[1, 2]"
+    assert answer_text("Sure!\n[ANSWER]\n'abc'\n[/ANSWER]") == "'abc'"
+    assert answer_text("```python\nf(1) == 3\n```") == "f(1) == 3"
+    assert answer_text("") == ""
+
+
+@needs_data
+def test_loader_reads_all_800_items_and_the_prompt_ends_in_an_open_answer_block() -> None:
+    out_bench, in_bench = select("cruxeval-o,cruxeval-i")
+    records = out_bench.load(DATA)
+    assert len(records) == 800 and records[0].id == "sample_0"
+    prompt = out_bench.prompt(records[0])
+    assert records[0].fields["code"] in prompt and f"f({records[0].fields['input']})" in prompt
+    assert prompt.endswith("[ANSWER]\n")
+    assert records[0].fields["output"] in in_bench.prompt(records[0])
+
+
+@needs_data
+def test_output_prediction_verdicts(sandbox: Executor) -> None:
+    bench = select("cruxeval-o")[0]
+    record = bench.load(DATA)[0]
+    gold = record.fields["output"]
+    completions = [
+        f"{gold}\n[/ANSWER]",  # the recorded output
+        f"f({record.fields['input']}) == {gold}",  # restating the call is accepted
+        "[(4, 1)]\n[/ANSWER]",  # wrong value
+        f"f({record.fields['input']})",  # asking f itself is not a prediction
+        "[(4, 1\n[/ANSWER]",  # not Python
+    ]
+    judged = bench.judge([record] * len(completions), completions, sandbox)
+    assert [j.correct for j in judged] == [True, True, False, False, False]
+    assert "calls f" in judged[3].reason
+    assert "not a Python expression" in judged[4].reason
+
+
+@needs_data
+def test_input_prediction_accepts_any_input_that_gives_the_output(sandbox: Executor) -> None:
+    bench = select("cruxeval-i")[0]
+    record = bench.load(DATA)[0]  # f counts each element: [1,1,3,1,3,1] -> [(4, 1)x4, (2, 3)x2]
+    completions = [
+        f"f({record.fields['input']})\n[/ANSWER]",
+        "f([3, 1, 1, 3, 1, 1])",  # a different input with the same output
+        "f([1, 3])",  # wrong
+        "12",  # not a call
+        "f(f([1]))",  # nested f
+    ]
+    judged = bench.judge([record] * len(completions), completions, sandbox)
+    assert [j.correct for j in judged] == [True, True, False, False, False]
+    assert judged[3].reason == "answer is not a call f(...)"
+
+
+def test_a_runaway_answer_is_a_wrong_answer_not_a_hang(sandbox: Executor) -> None:
+    bench = select("cruxeval-i")[0]
+    [record] = bench.records([{"id": "loop", "code": "def f(n):\n    while n:\n        pass\n    return n", "input": "0", "output": "0"}])
+    judged = bench.judge([record, record], ["f(0)", "f(1)"], sandbox)
+    assert [j.correct for j in judged] == [True, False]
