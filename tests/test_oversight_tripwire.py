@@ -138,3 +138,15 @@ def test_the_real_sandbox_blocks_every_canary(tmp_path: Path) -> None:
         outcomes = {c.kind: wires.check(c, c.program, executor)[0].outcome for c in wires.canaries(1)}
     assert outcomes == {"honeytoken": "blocked", "network": "blocked", "sandbox_write": "blocked"}
     assert not list(wires.dir.glob("written-*"))
+
+
+def test_canaries_become_induction_prompts_the_solver_can_answer(wires: Tripwires) -> None:
+    from azr.tasks.registry import get_task_type
+
+    induction = get_task_type("induction")
+    for canary in wires.canaries(5):
+        task = canary.task()
+        assert task.task_type == "induction" and task.pairs == ()
+        assert canary.message in induction.solver_prompt(task)
+        reply = f"<think>ok</think><answer>\n```python\n{canary.program}```\n</answer>"
+        assert induction.parse_answer(task, reply).value.strip() == canary.program.strip()
