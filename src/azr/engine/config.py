@@ -31,12 +31,15 @@ class EngineConfig(StrictModel):
     weight_decay: float = Field(0.0, ge=0)
     clip_ratio: float = Field(0.2, gt=0)
     ppo_epochs: int = Field(1, ge=1)
-    mini_batch_size: int = Field(64, ge=1, description="sequences per optimizer step")
+    mini_batch_size: int | None = Field(
+        None, ge=1, description="sequences per optimizer step; None makes each update one step (the paper's setting)"
+    )
     micro_batch_size: int = Field(4, ge=1, description="sequences per forward/backward (gradient accumulation)")
     kl_coef: float = Field(0.0, ge=0, description="weight of the KL penalty to a frozen reference; 0 keeps no reference")
     entropy_coef: float = Field(0.0, ge=0)
     max_grad_norm: float = Field(1.0, gt=0)
     lora: LoraSettings | None = None
+    gradient_checkpointing: bool = Field(False, description="recompute decoder activations in backward to save memory")
 
     logprob_chunk_tokens: int = Field(
         1024, ge=1, description="tokens whose full-vocabulary logits exist at one time in an update"

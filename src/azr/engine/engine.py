@@ -9,18 +9,23 @@ from __future__ import annotations
 
 import copy
 import logging
-from typing import Sequence
+from pathlib import Path
+from typing import Any, Sequence
 
 import torch
 from transformers import PreTrainedModel
 
 from azr.engine.backend import RolloutBackend
+from azr.engine.checkpoint import load_trainer_state, restore_rng_state, save_trainer_state
 from azr.engine.config import EngineConfig
+from azr.engine.errors import SampleError
 from azr.engine.hardware import resolve_device, resolve_dtype
-from azr.engine.models import LoadedModel, load_model
+from azr.engine.lora import add_lora, load_lora_weights
+from azr.engine.models import LoadedModel, load_directory, load_model
 from azr.engine.prompting import PromptFormatter
 from azr.engine.transformers_backend import TransformersBackend
-from azr.engine.types import Rollout, SamplingParams
+from azr.engine.types import Rollout, SamplingParams, TrainSample, UpdateStats
+from azr.engine.update import PolicyUpdater
 
 log = logging.getLogger(__name__)
 
@@ -36,15 +41,39 @@ class Engine:
         torch.manual_seed(config.seed)
         self.tokenizer = loaded.tokenizer
         self.formatter = PromptFormatter(self.tokenizer, config.chat_template)
-        self.policy: PreTrainedModel = loaded.model.to(self.device)
+        model = loaded.model
+        if config.gradient_checkpointing:
+            model.gradient_checkpointing_enable()
+        if config.lora is not None:
+            model = add_lora(model, config.lora)
+        self.policy: PreTrainedModel = model.to(self.device)
         self.backend: RolloutBackend = TransformersBackend(
             self._rollout_model(), self.tokenizer, config.rollout_batch_size or self._default_rollout_batch()
         )
+        self.updater = PolicyUpdater(self.policy, config, self.device, self.dtype, self.tokenizer.pad_token_id)
+        self.updates = 0
         log.info("engine ready: %s on %s in %s", self.source, self.device, self.dtype)
 
     @classmethod
     def from_config(cls, config: EngineConfig) -> "Engine":
         return cls(load_model(config.model, config.cache_dir), config)
+
+    @classmethod
+    def from_checkpoint(cls, directory: str | Path, config: EngineConfig) -> "Engine":
+        """Resume from ``save_checkpoint``'s directory: weights, optimizer, RNG, update count.
+
+        Without LoRA the checkpoint's weights are the model and ``config.model`` is not read;
+        with LoRA the base comes from ``config.model`` and the adapter from the checkpoint.
+        """
+        directory = Path(directory)
+        state = load_trainer_state(directory)
+        if config.lora is not None:
+            engine = cls.from_config(config)
+            load_lora_weights(engine.policy, directory)
+        else:
+            engine = cls(load_directory(directory), config)
+        engine._restore(state)
+        return engine
 
     def _default_rollout_batch(self) -> int:
         return 256 if self.device.type == "cuda" else 16
@@ -75,3 +104,41 @@ class Engine:
             )
             for k, c in enumerate(completions)
         ]
+
+    def update(self, samples: Sequence[TrainSample]) -> UpdateStats:
+        """One policy update; advantages are standardised per ``TrainSample.group`` inside."""
+        for index, sample in enumerate(samples):
+            if len(sample.old_logprobs) != len(sample.completion_ids):
+                raise SampleError(
+                    f"sample {index} has {len(sample.completion_ids)} completion tokens but "
+                    f"{len(sample.old_logprobs)} log-probs; build samples with Rollout.to_sample"
+                )
+            if not sample.prompt_ids:
+                raise SampleError(f"sample {index} has an empty prompt; the first completion token needs a context")
+        stats = self.updater.update(samples)
+        self.updates += 1
+        self.backend.sync_weights(self.policy)
+        return stats
+
+    def save_checkpoint(self, directory: str | Path) -> Path:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.policy.save_pretrained(directory)
+        self.tokenizer.save_pretrained(directory)
+        save_trainer_state(directory, self.updater.optimizer, self.updates, self.config.model_dump())
+        return directory
+
+    def load_checkpoint(self, directory: str | Path) -> None:
+        directory = Path(directory)
+        state = load_trainer_state(directory)
+        if self.config.lora is not None:
+            load_lora_weights(self.policy, directory)
+        else:
+            self.policy.load_state_dict(load_directory(directory).model.state_dict())
+        self._restore(state)
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        self.updater.optimizer.load_state_dict(state["optimizer"])
+        restore_rng_state(state["rng"])
+        self.updates = state["updates"]
+        self.backend.sync_weights(self.policy)

@@ -9,3 +9,7 @@ class ModelLoadError(AzrError):
 
 class CheckpointError(AzrError):
     """A checkpoint directory is missing files or does not match the engine."""
+
+
+class SampleError(AzrError):
+    """A training sample is inconsistent (e.g. log-probs that do not match its tokens)."""

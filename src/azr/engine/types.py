@@ -81,3 +81,4 @@ class UpdateStats:
     seconds: float = 0.0
     peak_memory_bytes: int = 0
     advantages: list[float] = field(default_factory=list)
+    optimizer_steps: int = 0
