@@ -11,6 +11,7 @@ from rich.logging import RichHandler
 from azr import __version__
 from azr.cli.audit import audit, resume
 from azr.cli.console import console
+from azr.cli.eval import eval_command
 from azr.cli.ledger import ledger_app
 from azr.cli.report import dashboard, report
 from azr.cli.sandbox import sandbox_app
@@ -30,6 +31,7 @@ app.command("audit")(audit)
 app.command("resume")(resume)
 app.command("report")(report)
 app.command("dashboard")(dashboard)
+app.command("eval")(eval_command)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,111 @@
+"""The run's configuration: one typed tree, named presets, YAML files and CLI overrides.
+
+Presets carry the numbers that matter for a run's size. ``paper`` holds the Absolute Zero
+paper's values; ``cpu-small`` is sized so a step takes a minute or three on 2 CPU cores
+with the default model; ``smoke`` exists so the tests can run the real loop quickly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+
+from azr.config import StrictModel, build_config
+from azr.engine import EngineConfig
+from azr.executor import ExecutorConfig
+from azr.tasks.config import TasksConfig
+
+
+class SamplingSettings(StrictModel):
+    """Sampling for one role. Learnability rollouts must be sampled, so temperature > 0."""
+
+    temperature: float = Field(1.0, gt=0.0)
+    top_p: float = Field(1.0, gt=0.0, le=1.0)
+    max_new_tokens: int = Field(512, ge=8)
+
+
+class SelfPlayConfig(StrictModel):
+    """The sizes of one self-play step, named as in the paper where it names them."""
+
+    task_types: list[str] = ["deduction", "abduction", "induction"]
+    proposals_per_type: int = Field(64, ge=1, description="B: proposer prompts per task type and step")
+    solves_per_type: int = Field(64, ge=1, description="solver prompts per task type and step")
+    references: int = Field(6, ge=0, description="K: reference tasks shown in each proposer prompt")
+    learnability_rollouts: int = Field(8, ge=2, description="n: solver rollouts that estimate a proposal's solve rate")
+    buffer_capacity: int = Field(4096, ge=1)
+    seed_tasks_per_type: int = Field(64, ge=1, description="the seeding stage stops once each buffer holds this many")
+    max_seeding_rounds: int = Field(20, ge=0)
+    proposer: SamplingSettings = SamplingSettings()
+    solver: SamplingSettings = SamplingSettings()
+
+
+class RunConfig(StrictModel):
+    """Everything a run needs; written to RUN_DIR/config.yaml so a resume reads the same."""
+
+    steps: int = Field(100, ge=0)
+    seed: int = 0
+    run_dir: Path | None = None
+    checkpoint_every: int = Field(10, ge=1)
+    keep_checkpoints: int = Field(2, ge=1)
+    engine: EngineConfig = EngineConfig()
+    executor: ExecutorConfig = ExecutorConfig()
+    tasks: TasksConfig = TasksConfig()
+    selfplay: SelfPlayConfig = SelfPlayConfig()
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "paper": {
+        "steps": 500,
+        "engine": {"lr": 1e-6, "kl_coef": 0.0},
+        "selfplay": {
+            "proposals_per_type": 64,
+            "solves_per_type": 64,
+            "references": 6,
+            "learnability_rollouts": 8,
+            "seed_tasks_per_type": 64,
+            "proposer": {"temperature": 1.0, "max_new_tokens": 1024},
+            "solver": {"temperature": 1.0, "max_new_tokens": 1024},
+        },
+    },
+    "cpu-small": {
+        "steps": 20,
+        "checkpoint_every": 5,
+        "engine": {"lr": 1e-6, "dtype": "float32"},
+        "selfplay": {
+            "proposals_per_type": 4,
+            "solves_per_type": 4,
+            "references": 2,
+            "learnability_rollouts": 4,
+            "buffer_capacity": 512,
+            "seed_tasks_per_type": 4,
+            "max_seeding_rounds": 4,
+            "proposer": {"temperature": 0.8, "max_new_tokens": 160},
+            "solver": {"temperature": 0.8, "max_new_tokens": 96},
+        },
+    },
+    "smoke": {
+        "steps": 2,
+        "checkpoint_every": 1,
+        "engine": {"lr": 1e-6, "dtype": "float32"},
+        "selfplay": {
+            "proposals_per_type": 2,
+            "solves_per_type": 2,
+            "references": 1,
+            "learnability_rollouts": 2,
+            "buffer_capacity": 64,
+            "seed_tasks_per_type": 2,
+            "max_seeding_rounds": 1,
+            "proposer": {"temperature": 0.8, "max_new_tokens": 96},
+            "solver": {"temperature": 0.8, "max_new_tokens": 48},
+        },
+    },
+}
+
+
+def load_run_config(
+    *, preset: str | None = None, path: Path | None = None, overrides: list[str] | None = None
+) -> RunConfig:
+    """Defaults < preset < YAML file < ``key=value`` overrides."""
+    return build_config(RunConfig, presets=PRESETS, preset=preset, path=path, overrides=overrides)

@@ -1,0 +1,322 @@
+"""One Absolute Zero step, in the order of the paper's Algorithm 1.
+
+    propose -> validate in the sandbox -> estimate learnability -> solve -> verify
+            -> Task-Relative REINFORCE++ update -> record -> grow the buffers
+
+Everything specific to a task type (prompts, parsing, checking) lives in that type's class;
+this file only wires the layers together and owns nothing they own.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Sequence
+
+from azr.buffers import BufferSet
+from azr.engine import Engine
+from azr.engine.types import Rollout, SamplingParams, TrainSample
+from azr.executor import SnippetRunner
+from azr.ledger import Ledger
+from azr.selfplay.config import SamplingSettings, SelfPlayConfig
+from azr.selfplay.records import attempt_payload, proposal_payload, task_payload
+from azr.selfplay.rewards import learnability, solve_rate
+from azr.selfplay.timing import PhaseTimer
+from azr.tasks.config import TasksConfig
+from azr.tasks.base import ParsedAnswer, ProposalVerdict, ProposerRequest, TaskType, Verdict
+from azr.tasks.registry import get_task_type
+from azr.tasks.triplet import SEED_TASK, Task
+
+log = logging.getLogger(__name__)
+
+PROPOSE = "propose"
+SOLVE = "solve"
+
+
+def group_name(task_type: str, role: str) -> str:
+    """The (task type, role) label that selects one of the six TRR++ baselines."""
+    return f"{task_type}.{role}"
+
+
+@dataclass
+class Proposal:
+    """A proposer rollout and everything learned about it during the step."""
+
+    request: ProposerRequest
+    rollout: Rollout
+    verdict: ProposalVerdict
+    solve_rate: float | None = None
+    attempts: list[Attempt] = field(default_factory=list)
+
+    @property
+    def reward(self) -> float:
+        if not self.verdict.valid:
+            return self.verdict.reward_if_invalid
+        assert self.solve_rate is not None, "a valid proposal is rewarded only after its learnability rollouts"
+        return learnability(self.solve_rate)
+
+
+@dataclass
+class Attempt:
+    """A solver rollout on one task, with its parsed answer and verdict."""
+
+    task: Task
+    rollout: Rollout
+    answer: ParsedAnswer
+    verdict: Verdict
+    purpose: str
+
+
+@dataclass
+class StepOutcome:
+    """What a step produced: metrics for the display and the new tasks for the buffers."""
+
+    step: int
+    metrics: dict[str, float]
+    new_tasks: list[tuple[Task, dict[str, Any]]]
+
+
+class SelfPlayLoop:
+    """Runs seeding and steps; the caller owns checkpoints, signals and the display."""
+
+    def __init__(
+        self,
+        config: SelfPlayConfig,
+        engine: Engine,
+        runner: SnippetRunner,
+        buffers: BufferSet,
+        ledger: Ledger,
+        rng: random.Random,
+        tasks_config: TasksConfig | None = None,
+    ) -> None:
+        self.config = config
+        self.engine = engine
+        self.runner = runner
+        self.buffers = buffers
+        self.ledger = ledger
+        self.rng = rng
+        self.types: dict[str, TaskType] = {name: get_task_type(name, tasks_config) for name in config.task_types}
+        self.task_types: list[TaskType] = list(self.types.values())
+        self.timer = PhaseTimer()
+        self.generated_tokens = 0
+
+    # -- seeding -------------------------------------------------------------------------
+
+    def seed(self) -> int:
+        """Fill every buffer from the identity triplet before training (no update).
+
+        Returns the number of valid tasks added. Everything proposed is recorded under
+        step 0, so a run that fails to seed still shows why.
+        """
+        for task_type in self.task_types:
+            for seed in task_type.seed_tasks(SEED_TASK):
+                self.buffers.buffer(task_type.name).add(seed, {"step": 0, "origin": "seed"})
+        target = self.config.seed_tasks_per_type
+        added = 0
+        proposals: list[Proposal] = []
+        for round_no in range(self.config.max_seeding_rounds):
+            lacking = [t for t in self.task_types if len(self.buffers.buffer(t.name)) < target]
+            if not lacking:
+                break
+            log.info("seeding round %d: %s below %d tasks", round_no + 1, [t.name for t in lacking], target)
+            batch = self._propose(lacking)
+            proposals.extend(batch)
+            for proposal in batch:
+                task = proposal.verdict.task
+                if proposal.verdict.valid and task is not None:
+                    added += self.buffers.buffer(task.task_type).add(task, {"step": 0, "origin": "seeding"})
+        with self.ledger.step(0) as tx:
+            for proposal in proposals:
+                tx.append("proposal", proposal_payload(proposal, phase="seeding"))
+            tx.append("seeding", {"added": added, "buffers": self.buffer_sizes()})
+        return added
+
+    # -- one step --------------------------------------------------------------------------
+
+    def step(self, step: int) -> StepOutcome:
+        self.timer.reset()
+        self.generated_tokens = 0
+        started = time.perf_counter()
+
+        proposals = self._propose(self.task_types)
+        valid = [p for p in proposals if p.verdict.valid and p.verdict.task is not None]
+        self._estimate_learnability(valid)
+        attempts = self._solve(self._solver_tasks(valid))
+
+        samples = [p.rollout.to_sample(p.reward, group_name(p.request.task_type, PROPOSE)) for p in proposals]
+        samples += [a.rollout.to_sample(a.verdict.reward, group_name(a.task.task_type, SOLVE)) for a in attempts]
+        with self.timer.phase("update"):
+            stats = self.engine.update(samples)
+
+        new_tasks = [
+            (p.verdict.task, {"step": step, "solve_rate": p.solve_rate, "prompt": p.request.prompt,
+                              "completion": p.rollout.text})
+            for p in valid
+            if p.verdict.task is not None
+        ]
+        metrics = self._metrics(proposals, attempts, samples, stats)
+        with self.timer.phase("ledger"):
+            self._record(step, proposals, attempts, samples, stats.advantages, metrics)
+        for task, provenance in new_tasks:
+            self.buffers.buffer(task.task_type).add(task, provenance)
+        metrics["time/step"] = time.perf_counter() - started
+        metrics.update(self.timer.summary(metrics["time/step"]))
+        return StepOutcome(step=step, metrics=metrics, new_tasks=new_tasks)
+
+    # -- phases ------------------------------------------------------------------------------
+
+    def _propose(self, task_types: Sequence[TaskType]) -> list[Proposal]:
+        """Ask each type for B proposer prompts, generate them in one batch, validate per type."""
+        requests: list[ProposerRequest] = []
+        with self.timer.phase("prompts"):
+            for task_type in task_types:
+                for _ in range(self.config.proposals_per_type):
+                    request = task_type.proposer_request(self.buffers, self.config.references, self.rng)
+                    if request is not None:
+                        requests.append(request)
+        if not requests:
+            return []
+        rollouts = self._generate([r.prompt for r in requests], self.config.proposer, n=1)
+        proposals: list[Proposal] = []
+        for task_type in task_types:
+            mine = [(r, ro) for r, ro in zip(requests, rollouts) if r.task_type == task_type.name]
+            if not mine:
+                continue
+            parsed = [task_type.parse_proposal(request, rollout.text) for request, rollout in mine]
+            with self.timer.phase("execute"):
+                verdicts = task_type.validate(parsed, self.runner)
+            proposals += [Proposal(r, ro, v) for (r, ro), v in zip(mine, verdicts)]
+        return proposals
+
+    def _estimate_learnability(self, valid: list[Proposal]) -> None:
+        """n sampled solver rollouts per valid proposal give its solve rate (never greedy)."""
+        if not valid:
+            return
+        tasks = [p.verdict.task for p in valid]
+        attempts = self._attempt(tasks, n=self.config.learnability_rollouts, purpose="learnability")  # type: ignore[arg-type]
+        per_task: dict[int, list[Attempt]] = defaultdict(list)
+        n = self.config.learnability_rollouts
+        for index, attempt in enumerate(attempts):
+            per_task[index // n].append(attempt)
+        for index, proposal in enumerate(valid):
+            proposal.attempts = per_task[index]
+            proposal.solve_rate = solve_rate([a.verdict.correct for a in proposal.attempts])
+
+    def _solver_tasks(self, valid: list[Proposal]) -> list[Task]:
+        """Per type: this step's new tasks first, topped up by uniform samples of the buffer."""
+        chosen: list[Task] = []
+        quota = self.config.solves_per_type
+        for task_type in self.task_types:
+            fresh = [p.verdict.task for p in valid if p.request.task_type == task_type.name][:quota]
+            fresh_keys = {t.key() for t in fresh if t is not None}
+            pool = [t for t in self.buffers.buffer(task_type.name).sample(quota, self.rng) if t.key() not in fresh_keys]
+            chosen += [t for t in fresh if t is not None] + pool[: quota - len(fresh)]
+        return chosen
+
+    def _solve(self, tasks: list[Task]) -> list[Attempt]:
+        return self._attempt(tasks, n=1, purpose="train") if tasks else []
+
+    def _attempt(self, tasks: list[Task], n: int, purpose: str) -> list[Attempt]:
+        """Generate n solver rollouts per task and check them, batched by task type.
+
+        Returns attempts ordered task by task (n consecutive attempts per task).
+        """
+        prompts = [self.types[t.task_type].solver_prompt(t) for t in tasks]
+        rollouts = self._generate(prompts, self.config.solver, n=n)
+        by_prompt: dict[int, list[Rollout]] = defaultdict(list)
+        for rollout in rollouts:
+            by_prompt[rollout.prompt_index].append(rollout)
+        pairs = [(tasks[i], ro) for i in range(len(tasks)) for ro in by_prompt[i]]
+        verdicts: dict[int, tuple[ParsedAnswer, Verdict]] = {}
+        for type_name in {t.task_type for t in tasks}:
+            task_type = self.types[type_name]
+            indices = [i for i, (task, _) in enumerate(pairs) if task.task_type == type_name]
+            answers = [task_type.parse_answer(pairs[i][0], pairs[i][1].text) for i in indices]
+            with self.timer.phase("execute"):
+                checked = task_type.check([pairs[i][0] for i in indices], answers, self.runner)
+            verdicts.update({i: (a, v) for i, a, v in zip(indices, answers, checked)})
+        return [Attempt(task, ro, *verdicts[i], purpose=purpose) for i, (task, ro) in enumerate(pairs)]
+
+    def _generate(self, prompts: list[str], settings: SamplingSettings, n: int) -> list[Rollout]:
+        params = SamplingParams(
+            temperature=settings.temperature,
+            top_p=settings.top_p,
+            max_new_tokens=settings.max_new_tokens,
+            n=n,
+            seed=self.rng.randrange(2**31),
+        )
+        with self.timer.phase("generate"):
+            rollouts = self.engine.generate(prompts, params)
+        self.generated_tokens += sum(len(r.completion_ids) for r in rollouts)
+        return rollouts
+
+    # -- bookkeeping -------------------------------------------------------------------------
+
+    def buffer_sizes(self) -> dict[str, int]:
+        return {t.name: len(self.buffers.buffer(t.name)) for t in self.task_types}
+
+    def _metrics(
+        self, proposals: list[Proposal], attempts: list[Attempt], samples: list[TrainSample], stats: Any
+    ) -> dict[str, float]:
+        """Per (type, role) means, named as the quantities they are."""
+        metrics: dict[str, float] = {}
+        rewards: dict[str, list[float]] = defaultdict(list)
+        for sample in samples:
+            rewards[sample.group].append(sample.reward)
+        for group, values in rewards.items():
+            task_type, role = group.split(".")
+            metrics[f"reward/{task_type}/{role}"] = sum(values) / len(values)
+        for task_type in self.task_types:
+            mine = [p for p in proposals if p.request.task_type == task_type.name]
+            if mine:
+                valid = [p for p in mine if p.verdict.valid]
+                metrics[f"valid_rate/{task_type.name}"] = len(valid) / len(mine)
+                rates = [p.solve_rate for p in valid if p.solve_rate is not None]
+                if rates:
+                    metrics[f"proposal_solve_rate/{task_type.name}"] = sum(rates) / len(rates)
+            solved = [a for a in attempts if a.task.task_type == task_type.name]
+            if solved:
+                metrics[f"solve_rate/{task_type.name}"] = sum(a.verdict.correct for a in solved) / len(solved)
+            metrics[f"buffer/{task_type.name}"] = float(len(self.buffers.buffer(task_type.name)))
+        metrics["tokens/generated"] = float(self.generated_tokens)
+        generate_s = self.timer.totals.get("generate", 0.0)
+        metrics["tokens/per_s"] = self.generated_tokens / generate_s if generate_s > 0 else 0.0
+        for name in ("loss", "policy_loss", "kl", "entropy", "clip_fraction", "grad_norm"):
+            metrics[f"update/{name}"] = float(getattr(stats, name))
+        metrics["update/peak_memory_gib"] = stats.peak_memory_bytes / 2**30
+        return metrics
+
+    def _record(
+        self,
+        step: int,
+        proposals: list[Proposal],
+        attempts: list[Attempt],
+        samples: list[TrainSample],
+        advantages: list[float],
+        metrics: dict[str, float],
+    ) -> None:
+        """Everything the step produced, in one transaction: all or nothing."""
+        with self.ledger.step(step) as tx:
+            sample_ids: list[int] = []
+            for proposal in proposals:
+                sample_ids.append(tx.append("proposal", proposal_payload(proposal, phase="train")))
+                for attempt in proposal.attempts:
+                    tx.append("attempt", attempt_payload(attempt))
+            for attempt in attempts:
+                sample_ids.append(tx.append("attempt", attempt_payload(attempt)))
+            for record_id, sample, advantage in zip(sample_ids, samples, _pad(advantages, len(samples))):
+                tx.append("advantage", {"record_id": record_id, "group": sample.group,
+                                        "reward": sample.reward, "advantage": advantage})
+            for proposal in proposals:
+                if proposal.verdict.valid and proposal.verdict.task is not None:
+                    tx.append("task", task_payload(proposal.verdict.task, step, proposal.solve_rate))
+            tx.append("step_metrics", metrics)
+
+
+def _pad(values: list[float], length: int) -> Iterator[float | None]:
+    """Advantages align with samples; an engine that returns none yields None per sample."""
+    for index in range(length):
+        yield values[index] if index < len(values) else None

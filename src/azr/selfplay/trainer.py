@@ -1,0 +1,189 @@
+"""A whole run: set-up, seeding, steps, checkpoints, clean stops and exact resumes.
+
+The step itself lives in :mod:`azr.selfplay.loop`; this module owns the life around it.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import random
+import signal
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Callable
+
+from azr.buffers import BufferSet
+from azr.engine import Engine
+from azr.errors import AzrError
+from azr.executor import Executor
+from azr.ledger import Ledger
+from azr.selfplay.config import RunConfig
+from azr.selfplay.loop import SelfPlayLoop, StepOutcome
+from azr.selfplay.metrics_sink import MetricsSink
+from azr.selfplay.records import task_from_dict, task_to_dict
+from azr.selfplay.run_dir import RunDir
+
+log = logging.getLogger(__name__)
+
+EXIT_INTERRUPTED = 130
+
+
+class DiskFullError(AzrError):
+    """Writing the run failed for lack of space; the step in flight was rolled back."""
+
+
+@dataclass
+class RunSummary:
+    run_dir: Path
+    first_step: int
+    last_step: int
+    interrupted: bool
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+class StopFlag:
+    """SIGINT/SIGTERM ask for a clean stop after the current step; a second SIGINT aborts."""
+
+    def __init__(self) -> None:
+        self.requested: str | None = None
+        self._previous: dict[int, object] = {}
+
+    def install(self) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._previous[sig] = signal.signal(sig, self._handle)
+
+    def restore(self) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type]
+
+    def _handle(self, signum: int, _frame: FrameType | None) -> None:
+        if self.requested is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.requested = signal.Signals(signum).name
+        log.warning("%s received: finishing this step, then saving and exiting (Ctrl-C again to abort)", self.requested)
+
+
+class Trainer:
+    """Owns the engine, executor, buffers and ledger of one run."""
+
+    def __init__(self, config: RunConfig, run: RunDir, resume: bool) -> None:
+        self.config = config
+        self.run = run
+        self.resume = resume
+        self.stop = StopFlag()
+        self.rng = random.Random(config.seed)
+        self.buffers = BufferSet({name: config.selfplay.buffer_capacity for name in config.selfplay.task_types})
+
+    @classmethod
+    def new(cls, config: RunConfig, path: Path | None = None) -> Trainer:
+        run = RunDir.create(path or config.run_dir or RunDir.default_path(), config)
+        return cls(config, run, resume=False)
+
+    @classmethod
+    def resume_from(cls, path: Path) -> Trainer:
+        run = RunDir.open(path)
+        return cls(run.load_config(), run, resume=True)
+
+    def train(self, on_step: Callable[[StepOutcome], None] | None = None) -> RunSummary:
+        self.stop.install()
+        try:
+            with ExitStack() as stack:
+                ledger = Ledger.open(self.run.path)
+                stack.callback(ledger.close)
+                engine, start = self._engine_and_start(ledger)
+                executor = stack.enter_context(Executor(self.config.executor))
+                loop = SelfPlayLoop(
+                    self.config.selfplay, engine, executor, self.buffers, ledger, self.rng, self.config.tasks
+                )
+                sink = stack.enter_context(MetricsSink(self.run.metrics_path, self.run.tensorboard_dir))
+                if not self.resume:
+                    self.run.mark_valid()
+                    ledger.append("run_start", {"config": self.config.model_dump(mode="json")})
+                    added = loop.seed()
+                    log.info("seeding added %d tasks: %s", added, loop.buffer_sizes())
+                    self._checkpoint(engine, ledger, 0)
+                return self._steps(loop, engine, ledger, sink, start, on_step)
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                raise DiskFullError(
+                    f"no space left while writing {self.run.path}: the step in flight was rolled back. "
+                    f"Free some space, then continue with: azr train --resume {self.run.path}"
+                ) from exc
+            raise
+        finally:
+            self.stop.restore()
+
+    def _steps(
+        self,
+        loop: SelfPlayLoop,
+        engine: Engine,
+        ledger: Ledger,
+        sink: MetricsSink,
+        start: int,
+        on_step: Callable[[StepOutcome], None] | None,
+    ) -> RunSummary:
+        summary = RunSummary(self.run.path, first_step=start, last_step=start - 1, interrupted=False)
+        last_saved = start - 1
+        for step in range(start, self.config.steps + 1):
+            outcome = loop.step(step)
+            summary.last_step = step
+            summary.history.append(outcome.metrics)
+            sink.write(step, outcome.metrics)
+            if on_step is not None:
+                on_step(outcome)
+            if step % self.config.checkpoint_every == 0 or step == self.config.steps or self.stop.requested:
+                self._checkpoint(engine, ledger, step)
+                last_saved = step
+            if self.stop.requested:
+                summary.interrupted = True
+                break
+        if summary.last_step > last_saved:
+            self._checkpoint(engine, ledger, summary.last_step)
+        return summary
+
+    def _engine_and_start(self, ledger: Ledger) -> tuple[Engine, int]:
+        """A new run starts at step 1 after seeding; a resume starts after its checkpoint."""
+        if not self.resume:
+            return Engine.from_config(self.config.engine), 1
+        latest = self.run.latest_checkpoint()
+        if latest is None:
+            raise AzrError(f"{self.run.path} has no complete checkpoint to resume from; start a new run instead")
+        step, path = latest
+        engine = Engine.from_checkpoint(path, self.config.engine)
+        state = json.loads((path / "azr_state.json").read_text())
+        self.buffers.load_state_dict(state["buffers"], task_from_dict)
+        self.rng.setstate(_rng_state_from_json(state["rng"]))
+        recorded = ledger.last_complete_step()
+        if recorded is not None and recorded > step:
+            # The ledger is append-only, so the lost steps keep their records and numbers; the
+            # model restarts from the checkpoint and the run continues after the last recorded step.
+            ledger.append("rewind", {"checkpoint_step": step, "discarded_steps": list(range(step + 1, recorded + 1))})
+            log.warning("steps %d..%d ran after the last checkpoint; their updates are lost", step + 1, recorded)
+        ledger.append("resume", {"checkpoint_step": step})
+        return engine, max(step, recorded or 0) + 1
+
+    def _checkpoint(self, engine: Engine, ledger: Ledger, step: int) -> None:
+        path = self.run.checkpoint_dir(step)
+        engine.save_checkpoint(path)
+        state = {"step": step, "buffers": self.buffers.state_dict(task_to_dict), "rng": _rng_state_to_json(self.rng)}
+        tmp = path / "azr_state.json.tmp"
+        tmp.write_text(json.dumps(state))
+        tmp.replace(path / "azr_state.json")
+        self.run.prune_checkpoints(self.config.keep_checkpoints)
+        ledger.append("checkpoint", {"step": step, "path": str(path)}, step=step)
+        log.info("checkpoint saved: %s", path)
+
+
+def _rng_state_to_json(rng: random.Random) -> list:
+    version, internal, gauss = rng.getstate()
+    return [version, list(internal), gauss]
+
+
+def _rng_state_from_json(data: list) -> tuple:
+    version, internal, gauss = data
+    return (version, tuple(internal), gauss)
+
