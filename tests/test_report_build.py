@@ -70,7 +70,8 @@ def test_report_has_every_section_when_the_ledger_has_the_kinds(full_run: Path, 
     assert [row["step"] for row in vetoes] == [16, 8] and vetoes[0]["detail"] == "os.environ"
     assert views["meta"]["oversight_allowed"] == 16, "plain allows are counted, not listed"
     evals = views["figures"]["eval"]["data"]
-    assert [trace["name"] for trace in evals] == ["cruxeval-o/pass@1"] and evals[0]["x"] == [5, 10, 15]
+    assert [trace["name"] for trace in evals] == ["cruxeval-o pass@1 · in-training"]
+    assert evals[0]["x"] == [5, 10, 15] and evals[0]["y"] == pytest.approx([0.15, 0.2, 0.25])
 
 
 def test_task_table_holds_the_known_task_with_its_attempts(full_report: tuple[str, dict]) -> None:

@@ -219,18 +219,24 @@ def _read_metrics(snap: RunSnapshot, record: Record, _redo: set[int]) -> None:
 
 
 def _read_eval(snap: RunSnapshot, record: Record, _redo: set[int]) -> None:
-    """Every numeric score in an eval record becomes a point named after its benchmark."""
+    """One point per pass@k of a benchmark row (azr.eval's shape); rows without a step are not plotted."""
     p = record.payload
-    step = p.get("step", record.step)
-    step = int(step) if step is not None else 0
-    prefix = _text(p.get("benchmark") or p.get("name") or "")
-    scores = p.get("scores") if isinstance(p.get("scores"), dict) else p
+    step = record.step if record.step is not None else p.get("step")
+    if step is None:
+        return
+    bench = _text(p.get("bench") or p.get("benchmark") or p.get("name") or "eval")
+    source = _text(p.get("source"))
+    if isinstance(p.get("pass_at"), dict):
+        scores = {f"pass@{k}": v for k, v in p["pass_at"].items()}
+    elif isinstance(p.get("scores"), dict):
+        scores = p["scores"]
+    else:
+        scores = {key: value for key, value in p.items() if key.startswith("pass@") or key == "accuracy"}
     for key, value in scores.items():
         number = _number(value)
-        if number is None or key in ("step", "n", "count", "limit", "seed", "total", "duration_s"):
-            continue
-        name = f"{prefix}/{key}" if prefix else key
-        snap.evals.append(EvalPoint(step=step, name=name, value=number))
+        if number is not None:
+            name = f"{bench} {key}" + (f" · {source}" if source else "")
+            snap.evals.append(EvalPoint(step=int(step), name=name, value=number))
 
 
 def _read_oversight(snap: RunSnapshot, record: Record, _redo: set[int]) -> None:
