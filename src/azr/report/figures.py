@@ -35,8 +35,9 @@ def layout(title: str, x_title: str = "step", y_title: str = "", **extra: Any) -
         "xaxis": {"title": {"text": x_title}},
         "yaxis": {"title": {"text": y_title}},
         "margin": {"l": 55, "r": 20, "t": 45, "b": 45},
-        "height": 340,
-        "legend": {"orientation": "h", "y": -0.22},
+        "height": 360,
+        "autosize": True,
+        "legend": {"orientation": "h", "yanchor": "top", "y": -0.3},
         "template": "plotly_white",
     }
     base.update(extra)
@@ -127,7 +128,7 @@ def difficulty(proposals: list[ProposalRow]) -> Figure | None:
     centres = [(b + 0.5) / RATE_BINS for b in range(RATE_BINS)]
     shares = [[counts[s][b] / sum(counts[s]) for s in starts] for b in range(RATE_BINS)]
     heat = {
-        "type": "heatmap", "x": starts, "y": centres, "z": shares, "colorscale": "Blues", "zmin": 0, "zmax": 1,
+        "type": "heatmap", "x": starts, "y": centres, "z": shares, "colorscale": [[0, "#ffffff"], [0.15, "#c6dbef"], [1, "#08306b"]], "zmin": 0, "zmax": 1,
         "colorbar": {"title": {"text": "share"}}, "name": "share of new tasks",
         "hovertemplate": "steps from %{x}<br>solve rate ≈ %{y:.2f}<br>share %{z:.0%}<extra></extra>",
     }

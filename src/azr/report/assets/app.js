@@ -41,7 +41,8 @@
   }
 
   function renderFigures(views) {
-    document.querySelectorAll("div.plot").forEach((node) => {
+    const nodes = document.querySelectorAll("div.plot");
+    nodes.forEach((node) => {
       const fig = views.figures[node.id.slice(4)];
       if (fig) {
         Plotly.react(node, fig.data, fig.layout, { responsive: true, displaylogo: false });
@@ -50,6 +51,8 @@
         node.textContent = "";
       }
     });
+    // The first layout can happen before the page's scrollbar appears; fit the plots again after it.
+    window.requestAnimationFrame(() => nodes.forEach((node) => { if (node._fullData) Plotly.Plots.resize(node); }));
   }
 
   function table(id, headers, rows) {
