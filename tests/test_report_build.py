@@ -179,3 +179,18 @@ def test_cut_says_where_the_rest_is() -> None:
 def test_report_config_rejects_unknown_embedders() -> None:
     with pytest.raises(ValueError):
         ReportConfig(embedder="word2vec")
+
+
+def test_cli_report_writes_the_file_and_names_a_missing_ledger(full_run: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from azr.cli.main import app
+    from azr.ledger import LedgerError
+
+    out = tmp_path / "cli.html"
+    result = CliRunner().invoke(app, ["report", str(full_run), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert str(out) in result.stdout and _views(out.read_text(encoding="utf-8"))["meta"]["last_step"] == 16
+    missing = CliRunner().invoke(app, ["report", str(tmp_path / "nowhere")])
+    assert missing.exit_code != 0 and isinstance(missing.exception, LedgerError)
+    assert "no ledger" in str(missing.exception)
