@@ -22,6 +22,7 @@ from azr.report.config import ReportConfig
 from azr.report.families import task_families
 from azr.report.snapshot import LedgerFollower, ProposalRow, read_snapshot
 from azr.report.tables import cut
+from azr.report.views import build_views
 
 
 def _views(html: str) -> dict:
@@ -194,3 +195,11 @@ def test_cli_report_writes_the_file_and_names_a_missing_ledger(full_run: Path, t
     missing = CliRunner().invoke(app, ["report", str(tmp_path / "nowhere")])
     assert missing.exit_code != 0 and isinstance(missing.exception, LedgerError)
     assert "no ledger" in str(missing.exception)
+
+
+def test_task_table_is_capped_with_a_note(full_run: Path) -> None:
+    snap = read_snapshot(full_run)
+    views = build_views(snap, ReportConfig(max_tasks=5))
+    assert [task["id"] for task in views["tasks"]] == [row.id for row in reversed(snap.proposals[-5:])]
+    assert set(views["attempts"]) <= {task["key"] for task in views["tasks"]}
+    assert "azr ledger export" in views["notes"]["tasks"]

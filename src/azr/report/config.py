@@ -16,3 +16,4 @@ class ReportConfig(StrictModel):
     map_points: int = Field(3000, ge=10, description="the most proposals drawn on the family map (sampled)")
     max_text_chars: int = Field(4000, ge=100, description="longer texts in the task table are cut, with a note")
     attempts_per_task: int = Field(16, ge=0, description="solver attempts listed under each task")
+    max_tasks: int = Field(20000, ge=1, description="the task table lists the newest proposals, up to this many")

@@ -25,6 +25,7 @@ NOTES = {
     "oversight": "No oversight records in this ledger (kind \"oversight\"): oversight is off for this run, "
                  "or the run has not reached its first step.",
     "scorecard": "No scorecard in the run directory yet: oversight writes one every N steps and at the end.",
+    "tasks": "Only the newest proposals are listed (see max_tasks); every one is in the ledger: azr ledger export.",
 }
 ALL_ALLOWED = "Oversight reviewed {count} event(s) and allowed every one: nothing was flagged or vetoed."
 
@@ -47,8 +48,12 @@ def build_views(snap: RunSnapshot, config: ReportConfig) -> Views:
         "oversight": figures.oversight_timeline(snap.oversight),
     }
     scorecard = tables.latest_scorecard(snap.run_dir, limit)
+    listed = snap.proposals[-config.max_tasks:]
+    keys = {row.task_key for row in listed if row.task_key}
+    attempts = [row for row in snap.attempts if row.task_key in keys]
     present = {
         "curves": bool(snap.metrics),
+        "tasks": len(listed) == len(snap.proposals),
         "difficulty": figs["difficulty"] is not None,
         "families": bool(fmap.families),
         "eval": bool(snap.evals),
@@ -75,8 +80,8 @@ def build_views(snap: RunSnapshot, config: ReportConfig) -> Views:
         "families": tables.family_rows(fmap, limit),
         "oversight": tables.oversight_rows(snap.oversight, limit),
         "scorecard": scorecard,
-        "tasks": tables.task_rows(snap.proposals, limit),
-        "attempts": tables.attempts_by_task(snap.attempts, config.attempts_per_task, limit),
+        "tasks": tables.task_rows(listed, limit),
+        "attempts": tables.attempts_by_task(attempts, config.attempts_per_task, limit),
     }
 
 
