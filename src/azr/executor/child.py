@@ -1,13 +1,14 @@
 """What runs inside each forked child: finish confinement, run one snippet, report.
 
-The report goes to the result pipe as one JSON object; the fork-server trusts nothing in
-it beyond its shape, since the snippet controlled this process when it was written.
+The report goes to the result pipe in a tiny format (see :func:`encode_report`), not JSON:
+every page a child touches is a copy-on-write fault, and the JSON encoder touches many.
+The fork-server trusts nothing in a report beyond its shape, since the snippet controlled
+this process when it was written.
 """
 
 from __future__ import annotations
 
 import builtins
-import json
 import os
 import sys
 from importlib.abc import MetaPathFinder
@@ -35,8 +36,7 @@ def run_child(plan: Plan, request: dict[str, Any], result_w: int, output_w: int,
         try:
             confine_child(plan, result_w, output_w)
         except BaseException as exc:  # fail closed, and say which step failed
-            _send(RESULT_FD, {"ok": False, "error_type": "SandboxError",
-                              "error_message": f"confinement failed: {exc!r}"})
+            _send(RESULT_FD, encode_report(error=("SandboxError", f"confinement failed: {exc!r}")))
             os._exit(SANDBOX_FAILURE_STATUS)
         sys.meta_path[:] = [_ImportBlocker()]
         result = _execute(request, max_value_bytes)
@@ -50,31 +50,50 @@ def run_child(plan: Plan, request: dict[str, Any], result_w: int, output_w: int,
         os._exit(0)
 
 
-def _execute(request: dict[str, Any], max_value_bytes: int) -> dict[str, Any]:
+def _execute(request: dict[str, Any], max_value_bytes: int) -> bytes:
     """Run the snippet in a fresh namespace; the worker's globals stay out of its reach."""
     namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
     try:
         exec(compile(request["code"], "<snippet>", "exec"), namespace)
         if request.get("call") is None:
-            return {"ok": True}
+            return encode_report()
         text = repr(eval(compile(request["call"], "<call>", "eval"), namespace))
     except BaseException as exc:  # the snippet's own failure is a result, not our crash
-        return _error(exc)
+        return encode_report(error=(type(exc).__name__, _message(exc)))
     if len(text) > max_value_bytes:
-        return {"ok": False, "error_type": "ReprTooLong",
-                "error_message": f"the value's repr has {len(text)} characters; the limit is {max_value_bytes}"}
-    return {"ok": True, "value_repr": text}
+        return encode_report(error=("ReprTooLong",
+                                    f"the value's repr has {len(text)} characters; the limit is {max_value_bytes}"))
+    return encode_report(value=text)
 
 
-def _error(exc: BaseException) -> dict[str, Any]:
+def _message(exc: BaseException) -> str:
     try:
-        message = str(exc)[:4096]
+        return str(exc)[:4096]
     except BaseException:
-        message = "<the exception's message could not be formatted>"
-    return {"ok": False, "error_type": type(exc).__name__, "error_message": message}
+        return "<the exception's message could not be formatted>"
 
 
-def _send(fd: int, payload: dict[str, Any]) -> None:
-    data = memoryview(json.dumps(payload, ensure_ascii=False).encode("utf-8", "surrogatepass"))
-    while data:
-        data = data[os.write(fd, data):]
+def encode_report(*, value: str | None = None, error: tuple[str, str] | None = None) -> bytes:
+    """``V`` + value repr, ``N`` (ran, nothing to return) or ``E`` + type + NUL + message."""
+    if error is not None:
+        return b"E" + f"{error[0]}\0{error[1]}".encode("utf-8", "surrogatepass")
+    return b"N" if value is None else b"V" + value.encode("utf-8", "surrogatepass")
+
+
+def decode_report(data: bytes) -> dict[str, Any] | None:
+    """The fields of :class:`ExecResult` a child reports, or None if ``data`` is malformed."""
+    text = data[1:].decode("utf-8", "replace")
+    if data[:1] == b"V":
+        return {"ok": True, "value_repr": text}
+    if data == b"N":
+        return {"ok": True}
+    if data[:1] == b"E" and "\0" in text:
+        error_type, message = text.split("\0", 1)
+        return {"ok": False, "error_type": error_type, "error_message": message}
+    return None
+
+
+def _send(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]

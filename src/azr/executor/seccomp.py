@@ -4,9 +4,9 @@ Default allow, then deny what a task program never needs and an escape would: so
 other than AF_UNIX, new processes (fork, vfork, clone without CLONE_THREAD, exec),
 ptrace, mounts and namespaces, bpf, io_uring, keyrings, kernel modules, cross-process
 memory access, clock and host settings. Threads stay possible (RLIMIT_NPROC bounds them).
-Two filters stack: the fork-server loads one that still lets it fork (it must make the
-children), and every child adds the full filter, which does not. Both are compiled once per
-worker; a child pays one prctl call.
+Two filters stack: the fork-server loads one that denies all of the above except fork (it
+must make the children), and every child adds a short one that closes fork too. Both are
+compiled once per worker; a child pays one prctl call.
 """
 
 from __future__ import annotations
@@ -82,36 +82,44 @@ def denied_syscalls(machine: str | None = None) -> list[str]:
 
 
 def assemble(*, allow_fork: bool, machine: str | None = None) -> list[tuple[int, int, int, int]]:
-    """The filter as (code, jt, jf, k) instructions; jumps are relative, as BPF wants.
+    """The fork-server's filter (``allow_fork``) or the one each child stacks on top of it.
 
-    ``allow_fork`` leaves clone (the call under fork) open, for the fork-server's own filter.
+    The server's filter denies everything in the table and non-AF_UNIX sockets, but leaves
+    clone open because the server must fork. The child's filter only closes clone for new
+    processes (threads stay allowed): everything else it inherits from the server's filter,
+    and a short filter is quicker for the kernel to load for every snippet.
     """
     table = ARCHES[machine or platform.machine()]
-    deny_errno = _RET_ERRNO | errno.EPERM
-    # Each entry: (code, true-label or offset, false-label or offset, k). Labels resolve below.
     prog: list[tuple[int, object, object, int]] = [
         (_LD_W_ABS, 0, 0, _OFF_ARCH),
         (_JEQ_K, 0, "kill", table["arch"]),
         (_LD_W_ABS, 0, 0, _OFF_NR),
-        (_JGE_K, "deny", 0, _X32_SYSCALL_BIT),
-        (_JEQ_K, "nosys", 0, table["clone3"]),
-        (_JEQ_K, "socket", 0, table["socket"]),
-        (_JEQ_K, "allow" if allow_fork else "clone", 0, table["clone"]),
     ]
-    for number in sorted(table["deny"].values()):
-        prog.append((_JEQ_K, "deny", 0, number))
-    labels: dict[str, int] = {}
+    if allow_fork:
+        prog += [(_JGE_K, "deny", 0, _X32_SYSCALL_BIT),
+                 (_JEQ_K, "nosys", 0, table["clone3"]),
+                 (_JEQ_K, "socket", 0, table["socket"])]
+        prog += [(_JEQ_K, "deny", 0, number) for number in sorted(table["deny"].values())]
+    else:
+        prog.append((_JEQ_K, "clone", 0, table["clone"]))
     prog.append((_RET_K, 0, 0, _RET_ALLOW))
-    tail = [
+    tail: list[tuple[str | None, tuple[int, object, object, int]]] = [
         ("socket", (_LD_W_ABS, 0, 0, _OFF_ARG0_LOW)),
         (None, (_JEQ_K, "allow", "deny", _AF_UNIX)),
         ("clone", (_LD_W_ABS, 0, 0, _OFF_ARG0_LOW)),
         (None, (_JSET_K, "allow", "deny", _CLONE_THREAD)),
         ("allow", (_RET_K, 0, 0, _RET_ALLOW)),
-        ("deny", (_RET_K, 0, 0, deny_errno)),
+        ("deny", (_RET_K, 0, 0, _RET_ERRNO | errno.EPERM)),
         ("nosys", (_RET_K, 0, 0, _RET_ERRNO | errno.ENOSYS)),
         ("kill", (_RET_K, 0, 0, _RET_KILL_PROCESS)),
     ]
+    return _resolve(prog, tail)
+
+
+def _resolve(prog: list[tuple[int, object, object, int]],
+             tail: list[tuple[str | None, tuple[int, object, object, int]]]) -> list[tuple[int, int, int, int]]:
+    """Append the labelled tail and turn label jumps into the forward offsets BPF wants."""
+    labels: dict[str, int] = {}
     for label, insn in tail:
         if label:
             labels[label] = len(prog)
@@ -120,7 +128,7 @@ def assemble(*, allow_fork: bool, machine: str | None = None) -> list[tuple[int,
     for index, (code, jt, jf, k) in enumerate(prog):
         jt_off = labels[jt] - index - 1 if isinstance(jt, str) else jt
         jf_off = labels[jf] - index - 1 if isinstance(jf, str) else jf
-        if not (0 <= jt_off <= 255 and 0 <= jf_off <= 255):
+        if not (isinstance(jt_off, int) and isinstance(jf_off, int) and 0 <= jt_off <= 255 and 0 <= jf_off <= 255):
             raise ValueError(f"seccomp jump out of range at instruction {index}")
         resolved.append((code, jt_off, jf_off, k))
     return resolved

@@ -25,7 +25,8 @@ import sysconfig
 import time
 from typing import Any
 
-from azr.executor.child import SANDBOX_FAILURE_STATUS, run_child
+from azr.executor._libc import raw_fork
+from azr.executor.child import SANDBOX_FAILURE_STATUS, decode_report, run_child
 from azr.executor.confine import confine_worker
 from azr.executor.settings import WorkerSettings
 
@@ -68,7 +69,7 @@ class ForkServer:
         result_r, result_w = os.pipe()
         output_r, output_w = os.pipe()
         start = time.monotonic()
-        pid = os.fork()
+        pid = raw_fork()
         if pid == 0:
             try:
                 run_child(self.plan, request, result_w, output_w, self.settings.max_value_bytes)
@@ -174,17 +175,11 @@ def _interpret(status: int, limit: str | None, watch: _Watch, output_cap: int) -
     if limit == "output":
         return reply | {"ok": False, "error_type": "OutputLimit",
                         "error_message": f"the program printed {watch.output_total} bytes, past the kill limit"}
-    if watch.result and not watch.result_overflow:
-        try:
-            report = json.loads(watch.result.decode("utf-8", "surrogatepass"))
-        except ValueError:
-            report = None
-        if isinstance(report, dict) and os.WIFEXITED(status):
-            reply.update({key: report.get(key) for key in ("ok", "value_repr", "error_type", "error_message")})
-            reply["ok"] = reply["ok"] is True
-            if reply["error_type"] == "MemoryError":
-                reply["killed_by_limit"] = "memory"
-            return reply
+    report = decode_report(bytes(watch.result)) if watch.result and not watch.result_overflow else None
+    if report is not None and os.WIFEXITED(status):
+        if report.get("error_type") == "MemoryError":
+            report["killed_by_limit"] = "memory"
+        return reply | report
     if watch.result_overflow:
         return reply | {"ok": False, "error_type": "ResultTooLarge", "error_message": "the child's report was too large"}
     if os.WIFSIGNALED(status):

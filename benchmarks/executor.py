@@ -1,0 +1,186 @@
+"""Executor throughput and latency: our hardened fork-server pool against the usual options.
+
+Three ways to run an untrusted snippet, timed in one run on the same snippets:
+- azr pool: `azr.executor.Executor`, every sandbox layer this host offers switched on;
+- fresh process: a new `python -c` per snippet with rlimits set before exec (what most
+  projects do);
+- in-process pool: warm `multiprocessing` workers that `exec` the code with no isolation at
+  all (what the Absolute Zero reference code does).
+Throughput is a batch run with two workers each (this machine has two cores); latency is one
+snippet at a time, round trip from the caller. Run:
+`flock /tmp/azr-heavy.lock .venv/bin/python benchmarks/executor.py`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Sequence
+
+from rich.console import Console
+from rich.table import Table
+
+from azr.executor import Executor, ExecutorConfig, Snippet
+
+TRIVIAL = Snippet(code="x = 1", call="x")
+# The size and shape of a typical self-play task: string and list work, a dict, a loop.
+TASK = Snippet(
+    code='''
+def f(words, k):
+    counts = {}
+    for word in words:
+        key = "".join(sorted(word.lower()))
+        counts[key] = counts.get(key, 0) + 1
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    out = []
+    for key, count in ranked[:k]:
+        total = sum(ord(ch) % 7 for ch in key)
+        out.append((key, count, total if count % 2 else -total))
+    return out
+''',
+    call="f(['listen', 'silent', 'enlist', 'google', 'gogole', 'cat', 'act', 'tac', 'dog'], 3)",
+)
+WORKERS = 2
+
+_DRIVER = "import sys\nns = {}\nexec(sys.argv[1], ns)\nprint(repr(eval(sys.argv[2], ns)) if sys.argv[2] else '')"
+
+
+def _limit_child() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+    resource.setrlimit(resource.RLIMIT_CPU, (10, 11))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (8 << 20, 8 << 20))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def fresh_process(snippet: Snippet) -> str:
+    done = subprocess.run([sys.executable, "-c", _DRIVER, snippet.code, snippet.call or ""], capture_output=True,
+                          timeout=10, preexec_fn=_limit_child, text=True)
+    return done.stdout.strip()
+
+
+def in_process(code: str, call: str | None) -> str:
+    namespace: dict[str, object] = {}
+    exec(code, namespace)
+    return repr(eval(call, namespace)) if call else ""
+
+
+class Runner:
+    """One way of running snippets: a batch call and a single call."""
+
+    name = ""
+
+    def batch(self, snippets: Sequence[Snippet]) -> list[str | None]:
+        raise NotImplementedError
+
+    def one(self, snippet: Snippet) -> str | None:
+        return self.batch([snippet])[0]
+
+    def close(self) -> None:
+        pass
+
+
+class PoolRunner(Runner):
+    name = "azr pool (all layers)"
+
+    def __init__(self) -> None:
+        self.executor = Executor(ExecutorConfig(workers=WORKERS, seed_slots=1))
+        self.layers = [layer.name for layer in self.executor.layers() if layer.active]
+
+    def batch(self, snippets: Sequence[Snippet]) -> list[str | None]:
+        return [r.value_repr for r in self.executor.run_batch(snippets)]
+
+    def close(self) -> None:
+        self.executor.close()
+
+
+class FreshProcessRunner(Runner):
+    name = "fresh python -c + rlimits"
+
+    def __init__(self) -> None:
+        self.threads = ThreadPoolExecutor(WORKERS)
+
+    def batch(self, snippets: Sequence[Snippet]) -> list[str | None]:
+        return list(self.threads.map(fresh_process, snippets))
+
+    def one(self, snippet: Snippet) -> str | None:
+        return fresh_process(snippet)
+
+    def close(self) -> None:
+        self.threads.shutdown()
+
+
+class InProcessRunner(Runner):
+    name = "in-process pool (no isolation)"
+
+    def __init__(self) -> None:
+        self.pool = multiprocessing.get_context("fork").Pool(WORKERS)
+
+    def batch(self, snippets: Sequence[Snippet]) -> list[str | None]:
+        return self.pool.starmap(in_process, [(s.code, s.call) for s in snippets], chunksize=1)
+
+    def close(self) -> None:
+        self.pool.terminate()
+        self.pool.join()
+
+
+def throughput(runner: Runner, snippet: Snippet, count: int) -> float:
+    runner.batch([snippet] * 20)  # warm up
+    started = time.perf_counter()
+    values = runner.batch([snippet] * count)
+    elapsed = time.perf_counter() - started
+    assert len(set(values)) == 1 and values[0], f"{runner.name} gave {set(values)}"
+    return count / elapsed
+
+
+def latencies(runner: Runner, snippet: Snippet, count: int) -> tuple[float, float]:
+    samples = []
+    for _ in range(count):
+        started = time.perf_counter()
+        runner.one(snippet)
+        samples.append(time.perf_counter() - started)
+    cuts = statistics.quantiles(samples, n=20)
+    return statistics.median(samples) * 1000, cuts[18] * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=2000, help="snippets per throughput batch (warm pools)")
+    parser.add_argument("--fresh-count", type=int, default=200, help="snippets per batch for fresh processes")
+    parser.add_argument("--latency-count", type=int, default=200)
+    args = parser.parse_args()
+    console = Console()
+    factories: list[tuple[Callable[[], Runner], int]] = [
+        (PoolRunner, args.count), (FreshProcessRunner, args.fresh_count), (InProcessRunner, args.count)]
+    rows = []
+    layers: list[str] = []
+    for factory, count in factories:
+        runner = factory()
+        if isinstance(runner, PoolRunner):
+            layers = runner.layers
+        try:
+            for label, snippet in (("trivial", TRIVIAL), ("task-sized", TASK)):
+                rate = throughput(runner, snippet, count)
+                p50, p95 = latencies(runner, snippet, min(args.latency_count, count))
+                rows.append((runner.name, label, rate, p50, p95))
+        finally:
+            runner.close()
+    fresh = {label: rate for name, label, rate, _, _ in rows if name == FreshProcessRunner.name}
+    table = Table(title=f"executor on {os.cpu_count()} cores ({platform.processor() or platform.machine()}, "
+                        f"load {os.getloadavg()[0]:.1f}); azr layers: {', '.join(layers)}")
+    for column in ("runner", "snippet", "snippets/s", "p50 ms", "p95 ms", "vs fresh process"):
+        table.add_column(column, justify="left" if column in ("runner", "snippet") else "right")
+    for name, label, rate, p50, p95 in rows:
+        table.add_row(name, label, f"{rate:,.0f}", f"{p50:.2f}", f"{p95:.2f}", f"{rate / fresh[label]:.1f}x")
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()
