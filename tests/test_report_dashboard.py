@@ -84,9 +84,9 @@ def test_dashboard_renders_searches_and_follows_the_ledger(browser: object, run_
         page = browser.new_page()  # type: ignore[attr-defined]
         errors = _watch_errors(page)
         page.goto(live.url)
-        page.wait_for_function("Number(document.body.getAttribute('data-last-id')) > 0", timeout=20_000)
+        page.wait_for_function("Number(document.body.getAttribute('data-last-id')) > 0", timeout=60_000)
         for name in FIGURES:
-            page.wait_for_function(RENDERED, arg=f"fig-{name}", timeout=20_000)
+            page.wait_for_function(RENDERED, arg=f"fig-{name}", timeout=60_000)
 
         page.fill("#task-search", "okapi_needle")
         page.wait_for_function("document.getElementById('task-count').textContent.startsWith('1 of')")
@@ -102,11 +102,13 @@ def test_dashboard_renders_searches_and_follows_the_ledger(browser: object, run_
         shot = page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=False)
         _assert_not_blank(shot)
 
-        before = int(page.get_attribute("body", "data-last-id"))
         last_step = extend_synthetic_run(run_dir, SPEC, more_steps=2)
-        page.wait_for_function(f"Number(document.body.getAttribute('data-last-id')) > {before}", timeout=20_000)
-        shown = page.evaluate("() => { const d = document.getElementById('fig-rewards').data; return d[0].x[d[0].x.length - 1]; }")
-        assert shown == last_step == SPEC.steps + 2
+        assert last_step == SPEC.steps + 2
+        # The steps commit one by one, so the page may first show the one between; wait for the last.
+        page.wait_for_function(
+            "(step) => { const d = document.getElementById('fig-rewards').data; return d[0].x[d[0].x.length - 1] === step; }",
+            arg=last_step, timeout=60_000)
+        assert int(page.get_attribute("body", "data-last-id")) == json.loads(_get(live.url + "version.json")[1])["last_id"]
         assert errors == [], errors
         page.close()
     with Ledger.open(run_dir, readonly=True) as ledger:
@@ -121,7 +123,7 @@ def test_static_report_renders_offline(browser: object, run_dir: Path, tmp_path:
     page.on("request", lambda request: requests.append(request.url))
     page.goto(report.as_uri())
     for name in FIGURES:
-        page.wait_for_function(RENDERED, arg=f"fig-{name}", timeout=20_000)
+        page.wait_for_function(RENDERED, arg=f"fig-{name}", timeout=60_000)
     page.fill("#task-search", "okapi_needle")
     page.wait_for_function("document.getElementById('task-count').textContent.startsWith('1 of')")
     _assert_not_blank(page.screenshot(path=str(tmp_path / "report.png")))

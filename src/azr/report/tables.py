@@ -9,12 +9,15 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from azr.oversight.scorecard import HISTORY_DIR, SCORECARD_JSON, SCORECARD_MD
 from azr.report.families import FamilyMap
 from azr.report.snapshot import AttemptRow, OversightRow, ProposalRow
+from azr.tasks.registry import get_task_type, task_type_names
+from azr.tasks.triplet import SEED_TASK, Task
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +42,39 @@ def task_rows(proposals: list[ProposalRow], limit: int) -> list[Row]:
         }
         for row in reversed(proposals)
     ]
+
+
+def unproposed_task_rows(attempts: list[AttemptRow], proposed: set[str], limit: int) -> list[Row]:
+    """Rows for tasks the solver attempted that no proposal in the ledger created.
+
+    Those are the seed tasks, which the loop builds from the identity triplet without a
+    proposal; they are rebuilt here the same way so their attempts have a program to sit
+    under. A key that matches no seed keeps a row naming it, so no attempt goes unlisted.
+    """
+    seeds = _seed_tasks()
+    rows: dict[str, Row] = {}
+    for attempt in attempts:
+        key = attempt.task_key
+        if key in proposed or key in rows:
+            continue
+        row: Row = {"id": -(len(rows) + 1), "type": attempt.task_type, "phase": "seed", "valid": True, "tokens": 0,
+                    "solve_rate": None, "reward": None, "key": key, "message": ""}
+        seed = seeds.get(key)
+        if seed is not None:
+            row.update(step=0, reason="seed task", program=cut(seed.program, limit),
+                       inputs=[p.input for p in seed.pairs], outputs=[p.output for p in seed.pairs],
+                       reasoning="(no proposer: built from the identity seed triplet)")
+        else:
+            row.update(step=attempt.step, reason="task not proposed in this ledger", inputs=[], outputs=[],
+                       program="(program not recorded in this ledger)", reasoning="")
+        rows[key] = row
+    return list(rows.values())
+
+
+@lru_cache(maxsize=1)
+def _seed_tasks() -> dict[str, Task]:
+    seeds = [task for name in task_type_names() for task in get_task_type(name).seed_tasks(SEED_TASK)]
+    return {task.key(): task for task in seeds}
 
 
 def attempts_by_task(attempts: list[AttemptRow], per_task: int, limit: int) -> dict[str, list[Row]]:

@@ -49,7 +49,8 @@ def build_views(snap: RunSnapshot, config: ReportConfig) -> Views:
     }
     scorecard = tables.latest_scorecard(snap.run_dir, limit)
     listed = snap.proposals[-config.max_tasks:]
-    keys = {row.task_key for row in listed if row.task_key}
+    unproposed = tables.unproposed_task_rows(snap.attempts, {row.task_key for row in snap.proposals}, limit)
+    keys = {row.task_key for row in listed} | {row["key"] for row in unproposed}
     attempts = [row for row in snap.attempts if row.task_key in keys]
     present = {
         "curves": bool(snap.metrics),
@@ -80,7 +81,7 @@ def build_views(snap: RunSnapshot, config: ReportConfig) -> Views:
         "families": tables.family_rows(fmap, limit),
         "oversight": tables.oversight_rows(snap.oversight, limit),
         "scorecard": scorecard,
-        "tasks": tables.task_rows(listed, limit),
+        "tasks": tables.task_rows(listed, limit) + unproposed,
         "attempts": tables.attempts_by_task(attempts, config.attempts_per_task, limit),
     }
 
