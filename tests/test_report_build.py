@@ -203,3 +203,23 @@ def test_task_table_is_capped_with_a_note(full_run: Path) -> None:
     assert [task["id"] for task in views["tasks"]] == [row.id for row in reversed(snap.proposals[-5:])]
     assert set(views["attempts"]) <= {task["key"] for task in views["tasks"]}
     assert "azr ledger export" in views["notes"]["tasks"]
+
+
+def test_attempts_on_seed_tasks_get_the_seed_program() -> None:
+    from azr.report.snapshot import AttemptRow
+    from azr.report.tables import unproposed_task_rows
+    from azr.tasks.registry import get_task_type
+    from azr.tasks.triplet import SEED_TASK
+
+    seed = get_task_type("deduction").seed_tasks(SEED_TASK)[0]
+
+    def attempt(key: str, step: int) -> AttemptRow:
+        return AttemptRow(id=step, step=step, purpose="train", task_type="deduction", task_key=key, answer="1",
+                          correct=False, malformed=False, reason="wrong", reward=-0.5, completion="", completion_tokens=1)
+
+    rows = unproposed_task_rows([attempt(seed.key(), 1), attempt(seed.key(), 2), attempt("f00", 3), attempt("p1", 4)],
+                                proposed={"p1"}, limit=100)
+    assert [(row["key"], row["step"]) for row in rows] == [(seed.key(), 0), ("f00", 3)]
+    assert rows[0]["program"] == seed.program and rows[0]["outputs"] == ["'Hello world'"]
+    assert "not recorded" in rows[1]["program"]
+    assert len({row["id"] for row in rows}) == 2 and all(row["id"] < 0 for row in rows)
