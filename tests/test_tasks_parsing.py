@@ -9,6 +9,11 @@ def test_answer_block_tolerates_whitespace_case_and_missing_close():
     assert answer_block("no tags here: 42") is None
 
 
+def test_answer_opened_by_the_prompt_ends_at_the_first_close():
+    assert answer_block(" 'CAT'</answer> and then more </answer>") == "'CAT'"
+    assert answer_block("<think>upper case</think> 'CAT' </answer>") == "'CAT'"
+
+
 def test_last_answer_block_wins_over_one_echoed_in_reasoning():
     text = "<think>the format is <answer>X</answer></think><answer>7</answer>"
     assert answer_block(text) == "7"

@@ -4,7 +4,8 @@ Replies put reasoning in ``<think>...</think>`` and the answer in ``<answer>...<
 Programs go in a ```` ```python ```` fence, proposal inputs in ```` ```input ```` fences and an
 induction hint in a ```` ```message ```` fence. Small models are sloppy, so the parser
 tolerates extra whitespace, upper case tags, a missing closing tag or fence at the very
-end, and a fence wrapped around a literal answer.
+end, a missing opening tag when the prompt already wrote it, and a fence wrapped around
+a literal answer.
 """
 
 from __future__ import annotations
@@ -29,10 +30,15 @@ class Fence:
 
 
 def answer_block(text: str) -> str | None:
-    """The content of the last ``<answer>`` block (to the end if unclosed), or None if there is none."""
+    """The content of the last ``<answer>`` block (to the end if unclosed), or None if there is none.
+
+    A reply that only closes the block (the prompt itself ended with ``<answer>``) has
+    its answer before the first ``</answer>``, after any reasoning.
+    """
     opens = list(_ANSWER_OPEN.finditer(text))
     if not opens:
-        return None
+        close = _ANSWER_CLOSE.search(text)
+        return _THINK.sub("", text[: close.start()]).strip() if close else None
     rest = text[opens[-1].end() :]
     close = _ANSWER_CLOSE.search(rest)
     return (rest[: close.start()] if close else rest).strip()
