@@ -134,7 +134,7 @@
     const tasks = filteredTasks();
     const pages = Math.max(1, Math.ceil(tasks.length / PAGE_SIZE));
     state.page = Math.min(state.page, pages - 1);
-    document.getElementById("task-count").textContent = `${tasks.length} of ${state.views.tasks.length} proposals`;
+    document.getElementById("task-count").textContent = `${tasks.length} of ${state.views.tasks.length} tasks and proposals`;
     document.getElementById("task-page").textContent = `page ${state.page + 1} of ${pages}`;
     const node = document.getElementById("task-table");
     node.textContent = "";
