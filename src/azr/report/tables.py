@@ -127,7 +127,7 @@ def latest_scorecard(run_dir: Path, limit: int) -> Row | None:
     if not present:
         return None
     newest = max(present, key=lambda path: path.stat().st_mtime)
-    card: Row = {"name": str(newest.relative_to(run_dir).with_suffix("")), "markdown": None, "json": None}
+    card: Row = {"name": str(newest.relative_to(run_dir)), "markdown": None, "json": None}
     for path in (newest.with_suffix(".md"), newest.with_suffix(".json")):
         text = _read(path)
         if text is None:

@@ -88,7 +88,7 @@
     const card = views.scorecard;
     if (!card) return;
     box.className = "scorecard";
-    box.appendChild(el("p", { text: `scorecard ${card.name}` }));
+    box.appendChild(el("p", { text: `from RUN_DIR/${card.name}` }));
     if (card.markdown) box.appendChild(pre(card.markdown));
     if (card.json && !card.markdown) box.appendChild(pre(JSON.stringify(card.json, null, 2)));
   }
