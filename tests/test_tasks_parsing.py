@@ -11,6 +11,7 @@ def test_answer_block_tolerates_whitespace_case_and_missing_close():
 
 def test_answer_opened_by_the_prompt_ends_at_the_first_close():
     assert answer_block(" 'CAT'</answer> and then more </answer>") == "'CAT'"
+    assert answer_block("\n[1]\n</answer>\n\n<answer>\n[2]\n</answer>\n<answer>[3") == "[1]"
     assert answer_block("<think>upper case</think> 'CAT' </answer>") == "'CAT'"
 
 

@@ -154,3 +154,10 @@ def test_induction_malformed_without_message_or_usable_input():
     assert no_message.proposal.malformed and no_message.reward_if_invalid == REWARD_MALFORMED
     no_input = validate("induction", proposal_text("", "one", message="m"), base_program=BASE)
     assert no_input.proposal.malformed and "literal" in no_input.reason
+
+
+def test_reply_continuing_the_prompts_open_answer_parses():
+    completion = "\n```python\ndef f(a):\n    return a + 1\n```\n```input\n3\n```\n</answer>\n\n<answer>\n```python\ndef f("
+    verdict = validate("deduction", completion)
+    assert verdict.valid, verdict.reason
+    assert verdict.task.pairs[0].output == "4"

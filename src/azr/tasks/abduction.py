@@ -16,21 +16,24 @@ from azr.tasks.single_pair import SinglePairTaskType
 from azr.tasks.triplet import Task
 from azr.tasks.validation import Call, run_calls
 
-SOLVER_TEMPLATE = """Find an input that makes this Python function return the value shown.
+SOLVER_TEMPLATE = """Each puzzle shows a Python function and a value it returned. The answer, inside <answer></answer>, is an input that makes f return that value, written as Python literals.
+
+```python
+def f(x):
+    return x * 2
+```
+f returns [1, 1] for f(<answer>[1]</answer>)
 
 ```python
 {program}
 ```
-f(...) returned: {output}
-
-Think step by step inside <think></think>, then write the arguments of the call as Python literals inside <answer></answer>.
-Example: for `def f(x): return x * 2` returning [1, 1], the reply ends with <answer>[1]</answer>."""
+f returns {output} for f(<answer>"""
 
 
 @register
 class Abduction(SinglePairTaskType):
     name = "abduction"
-    proposer_goal = "find an input that gives the same output as yours, knowing only f and the output"
+    proposer_goal = "Someone will see f and its output and must find an input that gives it."
 
     def solver_prompt(self, task: Task) -> str:
         return SOLVER_TEMPLATE.format(program=task.program, output=task.pairs[0].output)

@@ -15,21 +15,24 @@ from azr.tasks.registry import register
 from azr.tasks.single_pair import SinglePairTaskType
 from azr.tasks.triplet import Task
 
-SOLVER_TEMPLATE = """Work out what this Python function returns.
+SOLVER_TEMPLATE = """Each puzzle shows a Python function and a call. The answer, inside <answer></answer>, is the value the call returns, written as a Python literal.
+
+```python
+def f(x):
+    return x * 2
+```
+f([1]) returns <answer>[1, 1]</answer>
 
 ```python
 {program}
 ```
-Call: f({input})
-
-Think step by step inside <think></think>, then write the returned value as a Python literal inside <answer></answer>.
-Example: for `def f(x): return x * 2` and the call f([1]), the reply ends with <answer>[1, 1]</answer>."""
+f({input}) returns <answer>"""
 
 
 @register
 class Deduction(SinglePairTaskType):
     name = "deduction"
-    proposer_goal = "predict what f returns for your input, so the input must be a valid call of f"
+    proposer_goal = "Someone will be asked what f returns for the input."
 
     def solver_prompt(self, task: Task) -> str:
         return SOLVER_TEMPLATE.format(program=task.program, input=task.pairs[0].input)

@@ -33,42 +33,47 @@ from azr.tasks.validation import Call, program_policy_problem, program_syntax_pr
 
 BASE_TYPES = ("deduction", "abduction")
 
-PROPOSER_TEMPLATE = """Here is a Python function:
+PROPOSER_TEMPLATE = """For each Python function, write a one-line hint about what it does (no code in it) and {n} different inputs for it, each in its own block. Someone will see some of the outputs and the hint, and must rewrite f without seeing its code.
 
 ```python
-{program}
+def f(s):
+    return s[::-1]
 ```
-Write {n} different inputs for f, each in its own ```input block, and a one-line hint in a ```message block.
-Someone will see f's outputs for some of your inputs, plus the hint, and must rewrite f without seeing its code.
-Pick inputs that show clearly what f does. The hint must not contain code.
-
-Reply with your plan in <think></think>, then the blocks inside <answer></answer>. Example for `def f(s): return s[::-1]`:
-<think>Short and long words show the reversal.</think>
 <answer>
+```message
+It reverses the text.
+```
 ```input
 'abc'
 ```
 ```input
 'hello'
 ```
-```message
-It reverses the text.
+```input
+'a b'
 ```
-</answer>"""
+</answer>
 
-SOLVER_TEMPLATE = """Write a Python function f that gives each output below from its input.
-Hint: {message}
+```python
+{program}
+```
+<answer>"""
 
-{pairs}
+SOLVER_TEMPLATE = """Each puzzle lists calls of a Python function f with their results, and a hint. The answer, inside <answer></answer>, is a function f in a python block that gives those results.
 
-Think step by step inside <think></think>, then give the function in a ```python block inside <answer></answer>.
-Example: for f(2) == 4 and f(5) == 10, the reply ends with
+f(2) == 4
+f(5) == 10
+Hint: it doubles the number.
 <answer>
 ```python
 def f(x):
     return x * 2
 ```
-</answer>"""
+</answer>
+
+{pairs}
+Hint: {message}
+<answer>"""
 
 
 @register

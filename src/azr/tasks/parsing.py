@@ -30,15 +30,19 @@ class Fence:
 
 
 def answer_block(text: str) -> str | None:
-    """The content of the last ``<answer>`` block (to the end if unclosed), or None if there is none.
+    """The answer: the last ``<answer>`` block (to the end if unclosed), or None if there is none.
 
-    A reply that only closes the block (the prompt itself ended with ``<answer>``) has
-    its answer before the first ``</answer>``, after any reasoning.
+    When the prompt itself ended with ``<answer>``, the reply starts inside the block: its
+    answer is the text before the first ``</answer>`` (reasoning aside), and any blocks after
+    it are the model continuing the prompt's examples, not answers.
     """
+    first_open = _ANSWER_OPEN.search(text)
+    first_close = _ANSWER_CLOSE.search(text)
+    if first_close is not None and (first_open is None or first_close.start() < first_open.start()):
+        return _THINK.sub("", text[: first_close.start()]).strip()
     opens = list(_ANSWER_OPEN.finditer(text))
     if not opens:
-        close = _ANSWER_CLOSE.search(text)
-        return _THINK.sub("", text[: close.start()]).strip() if close else None
+        return None
     rest = text[opens[-1].end() :]
     close = _ANSWER_CLOSE.search(rest)
     return (rest[: close.start()] if close else rest).strip()

@@ -27,31 +27,29 @@ from azr.tasks.proposals import run_proposals, valid_proposal
 from azr.tasks.triplet import SEED_TASK, IOPair, Task
 from azr.tasks.validation import program_syntax_problem
 
-PROPOSER_TEMPLATE = """You write small Python puzzles. Write a new function f and one input for it.
-Later someone must {goal}. Keep f short and deterministic: no randomness, no clock, no files, no imports of os or sys.
+PROPOSER_TEMPLATE = """Each puzzle is a short Python function f with one input for it. {goal}
+f must be deterministic: no randomness, no clock, no files, no os or sys.
+A reply may think inside <think></think> first; the puzzle goes inside <answer></answer>.
 
-Puzzles written before:
 {references}
 
-Reply with your plan in <think></think>, then the function and the input inside <answer></answer>, like this:
-<think>Add up the even numbers of a list.</think>
-<answer>
-```python
-def f(nums):
-    return sum(n for n in nums if n % 2 == 0)
-```
-```input
-[3, 4, 7, 10]
-```
-</answer>
-Write a puzzle different from the ones above."""
+A new puzzle, different from the ones above:
+<answer>"""
 
-REFERENCE_TEMPLATE = """```python
+REFERENCE_TEMPLATE = """<answer>
+```python
 {program}
 ```
 ```input
 {input}
-```"""
+```
+</answer>"""
+
+WORKED_EXAMPLE = Task(
+    task_type="example",
+    program="def f(nums):\n    return sum(n for n in nums if n % 2 == 0)",
+    pairs=(IOPair("[3, 4, 7, 10]", "14"),),
+)
 
 
 class SinglePairTaskType(TaskType):
@@ -64,9 +62,9 @@ class SinglePairTaskType(TaskType):
         return [dataclasses.replace(seed, task_type=self.name)]
 
     def proposer_request(self, pool: ReferencePool, k: int, rng: random.Random) -> ProposerRequest | None:
-        """Never None: an empty pool falls back to the seed triplet as the only reference."""
+        """Never None: an empty pool shows the seed triplet; a fixed worked example always leads."""
         references = pool.sample([self.name], k, rng) if k > 0 else []
-        shown = references or self.seed_tasks(SEED_TASK)
+        shown = [WORKED_EXAMPLE, *(references or self.seed_tasks(SEED_TASK))]
         text = "\n\n".join(REFERENCE_TEMPLATE.format(program=t.program, input=t.pairs[0].input) for t in shown)
         prompt = PROPOSER_TEMPLATE.format(goal=self.proposer_goal, references=text)
         return ProposerRequest(task_type=self.name, prompt=prompt, references=references)
