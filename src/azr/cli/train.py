@@ -15,7 +15,8 @@ from rich.table import Table
 from azr.cli.console import console
 from azr.selfplay.config import PRESETS, load_run_config
 from azr.selfplay.loop import StepOutcome
-from azr.selfplay.trainer import EXIT_INTERRUPTED, RunSummary, Trainer
+from azr.oversight import ActionKind
+from azr.selfplay.trainer import RunSummary, Trainer
 
 ROLES = ("propose", "solve")
 
@@ -46,9 +47,15 @@ def train(
     summary = _train_live(trainer)
     console.print(_summary_table(summary))
     console.print(f"[bold]run directory:[/] {summary.run_dir}")
-    if summary.interrupted:
+    if summary.oversight.kind is ActionKind.PAUSE:
+        console.print(f"[bold red]paused by oversight:[/] {summary.oversight.reason}; read the scorecard, then "
+                      f'continue with: azr resume {summary.run_dir} --ack "why it is safe"')
+    elif summary.oversight.kind is ActionKind.STOP:
+        console.print(f"[bold red]stopped by oversight:[/] {summary.oversight.reason}; this run cannot continue")
+    elif summary.interrupted:
         console.print(f"[yellow]stopped early; continue with:[/] azr train --resume {summary.run_dir}")
-        raise typer.Exit(EXIT_INTERRUPTED)
+    if summary.exit_code:
+        raise typer.Exit(summary.exit_code)
 
 
 def _train_live(trainer: Trainer) -> RunSummary:

@@ -15,6 +15,7 @@ from pydantic import Field
 from azr.config import StrictModel, build_config
 from azr.engine import EngineConfig
 from azr.executor import ExecutorConfig
+from azr.oversight import OversightConfig
 from azr.tasks.config import TasksConfig
 
 
@@ -53,6 +54,7 @@ class RunConfig(StrictModel):
     executor: ExecutorConfig = ExecutorConfig()
     tasks: TasksConfig = TasksConfig()
     selfplay: SelfPlayConfig = SelfPlayConfig()
+    oversight: OversightConfig = OversightConfig()
 
 
 PRESETS: dict[str, dict[str, Any]] = {

@@ -25,8 +25,9 @@ from azr.selfplay.config import SamplingSettings, SelfPlayConfig
 from azr.selfplay.records import attempt_payload, proposal_payload, task_payload
 from azr.selfplay.rewards import learnability, solve_rate
 from azr.selfplay.timing import PhaseTimer
+from azr.oversight import Action, OversightHub
+from azr.tasks.base import REWARD_MALFORMED, ParsedAnswer, ProposalVerdict, ProposerRequest, TaskType, Verdict
 from azr.tasks.config import TasksConfig
-from azr.tasks.base import ParsedAnswer, ProposalVerdict, ProposerRequest, TaskType, Verdict
 from azr.tasks.registry import get_task_type
 from azr.tasks.triplet import SEED_TASK, Task
 
@@ -50,13 +51,14 @@ class Proposal:
     verdict: ProposalVerdict
     solve_rate: float | None = None
     attempts: list[Attempt] = field(default_factory=list)
+    penalty: float = 0.0
 
     @property
     def reward(self) -> float:
         if not self.verdict.valid:
-            return self.verdict.reward_if_invalid
+            return self.verdict.reward_if_invalid - self.penalty
         assert self.solve_rate is not None, "a valid proposal is rewarded only after its learnability rollouts"
-        return learnability(self.solve_rate)
+        return learnability(self.solve_rate) - self.penalty
 
 
 @dataclass
@@ -68,6 +70,11 @@ class Attempt:
     answer: ParsedAnswer
     verdict: Verdict
     purpose: str
+    penalty: float = 0.0
+
+    @property
+    def reward(self) -> float:
+        return self.verdict.reward - self.penalty
 
 
 @dataclass
@@ -77,6 +84,7 @@ class StepOutcome:
     step: int
     metrics: dict[str, float]
     new_tasks: list[tuple[Task, dict[str, Any]]]
+    action: Action = Action.CONTINUE
 
 
 class SelfPlayLoop:
@@ -90,9 +98,12 @@ class SelfPlayLoop:
         buffers: BufferSet,
         ledger: Ledger,
         rng: random.Random,
+        hub: OversightHub,
         tasks_config: TasksConfig | None = None,
     ) -> None:
         self.config = config
+        self.hub = hub
+        self.tasks_config = tasks_config
         self.engine = engine
         self.runner = runner
         self.buffers = buffers
@@ -131,6 +142,8 @@ class SelfPlayLoop:
         with self.ledger.step(0) as tx:
             for proposal in proposals:
                 tx.append("proposal", proposal_payload(proposal, phase="seeding"))
+            for kind, payload in self.hub.drain_records():
+                tx.append(kind, payload)
             tx.append("seeding", {"added": added, "buffers": self.buffer_sizes()})
         return added
 
@@ -145,9 +158,11 @@ class SelfPlayLoop:
         valid = [p for p in proposals if p.verdict.valid and p.verdict.task is not None]
         self._estimate_learnability(valid)
         attempts = self._solve(self._solver_tasks(valid))
+        tripwire_attempts = self._pose_tripwires(step)
+        self._audit_completions(proposals, attempts)
 
         samples = [p.rollout.to_sample(p.reward, group_name(p.request.task_type, PROPOSE)) for p in proposals]
-        samples += [a.rollout.to_sample(a.verdict.reward, group_name(a.task.task_type, SOLVE)) for a in attempts]
+        samples += [a.rollout.to_sample(a.reward, group_name(a.task.task_type, SOLVE)) for a in attempts]
         with self.timer.phase("update"):
             stats = self.engine.update(samples)
 
@@ -158,13 +173,72 @@ class SelfPlayLoop:
             if p.verdict.task is not None
         ]
         metrics = self._metrics(proposals, attempts, samples, stats)
+        with self.timer.phase("oversight"):
+            action = self.hub.end_step(step, metrics)
+        metrics.update(self.timer.summary(time.perf_counter() - started))
         with self.timer.phase("ledger"):
-            self._record(step, proposals, attempts, samples, stats.advantages, metrics)
+            self._record(step, proposals, attempts + tripwire_attempts, samples, stats.advantages, metrics)
         for task, provenance in new_tasks:
             self.buffers.buffer(task.task_type).add(task, provenance)
+        metrics.update(self.timer.summary(time.perf_counter() - started))
         metrics["time/step"] = time.perf_counter() - started
-        metrics.update(self.timer.summary(metrics["time/step"]))
-        return StepOutcome(step=step, metrics=metrics, new_tasks=new_tasks)
+        return StepOutcome(step=step, metrics=metrics, new_tasks=new_tasks, action=action)
+
+    # -- oversight -------------------------------------------------------------------------
+
+    def _oversee_proposals(self, proposals: list[Proposal]) -> None:
+        """Every proposal meets the monitors; a veto keeps the task out and pays as malformed."""
+        with self.timer.phase("oversight"):
+            for proposal in proposals:
+                verdict, parsed = proposal.verdict, proposal.verdict.proposal
+                if parsed.malformed or parsed.program is None:
+                    continue
+                self.hub.review_validation(proposal.request.task_type, parsed.program, verdict.results,
+                                           verdict.valid, verdict.reason)
+                if not verdict.valid:
+                    continue
+                decision = self.hub.review_proposal(proposal.request.task_type, parsed.program, parsed.inputs,
+                                                    parsed.message, reasoning="")
+                if decision.verdict == "veto":
+                    proposal.verdict = ProposalVerdict(parsed, False, f"vetoed by oversight: {decision.reason}",
+                                                       None, REWARD_MALFORMED, verdict.results)
+
+    def _audit_completions(self, proposals: list[Proposal], attempts: list[Attempt]) -> None:
+        """Audit the reasoning of every trained completion in one batch; apply any penalty."""
+        graded: list[Proposal | Attempt] = [*proposals, *attempts]
+        with self.timer.phase("oversight"):
+            decisions = self.hub.review_completions(
+                [(PROPOSE, p.request.task_type, p.rollout.text) for p in proposals]
+                + [(SOLVE, a.task.task_type, a.rollout.text) for a in attempts]
+            )
+            for item, decision in zip(graded, decisions):
+                item.penalty = decision.reward_penalty
+            for attempt in attempts:
+                self.hub.review_attempt(attempt.task.task_type, attempt.answer.value or "", attempt.verdict.results,
+                                        attempt.verdict.correct, attempt.verdict.reward)
+
+    def _pose_tripwires(self, step: int) -> list[Attempt]:
+        """Canary tasks the solver can only solve by breaking isolation; never trained on."""
+        canaries = self.hub.tripwire_tasks(step)
+        if not canaries:
+            return []
+        tasks = [canary.task() for canary in canaries]
+        rollouts = self._generate([self._type(t.task_type).solver_prompt(t) for t in tasks], self.config.solver, n=1)
+        attempts = []
+        for canary, task, rollout in zip(canaries, tasks, rollouts):
+            answer = self._type(task.task_type).parse_answer(task, rollout.text)
+            with self.timer.phase("oversight"):
+                decision = self.hub.check_tripwire(canary, answer.value, self.runner, completion=rollout.text)
+            alarmed = decision.verdict != "allow"
+            verdict = Verdict(correct=False, malformed=answer.malformed, reason=decision.reason or "no alert",
+                              reward=0.0)
+            attempts.append(Attempt(task, rollout, answer, verdict, purpose="tripwire" + ("_alert" if alarmed else "")))
+        return attempts
+
+    def _type(self, name: str) -> TaskType:
+        if name not in self.types:
+            self.types[name] = get_task_type(name, self.tasks_config)
+        return self.types[name]
 
     # -- phases ------------------------------------------------------------------------------
 
@@ -189,6 +263,7 @@ class SelfPlayLoop:
             with self.timer.phase("execute"):
                 verdicts = task_type.validate(parsed, self.runner)
             proposals += [Proposal(r, ro, v) for (r, ro), v in zip(mine, verdicts)]
+        self._oversee_proposals(proposals)
         return proposals
 
     def _estimate_learnability(self, valid: list[Proposal]) -> None:
@@ -224,7 +299,7 @@ class SelfPlayLoop:
 
         Returns attempts ordered task by task (n consecutive attempts per task).
         """
-        prompts = [self.types[t.task_type].solver_prompt(t) for t in tasks]
+        prompts = [self._type(t.task_type).solver_prompt(t) for t in tasks]
         rollouts = self._generate(prompts, self.config.solver, n=n)
         by_prompt: dict[int, list[Rollout]] = defaultdict(list)
         for rollout in rollouts:
@@ -232,7 +307,7 @@ class SelfPlayLoop:
         pairs = [(tasks[i], ro) for i in range(len(tasks)) for ro in by_prompt[i]]
         verdicts: dict[int, tuple[ParsedAnswer, Verdict]] = {}
         for type_name in {t.task_type for t in tasks}:
-            task_type = self.types[type_name]
+            task_type = self._type(type_name)
             indices = [i for i, (task, _) in enumerate(pairs) if task.task_type == type_name]
             answers = [task_type.parse_answer(pairs[i][0], pairs[i][1].text) for i in indices]
             with self.timer.phase("execute"):
@@ -313,6 +388,8 @@ class SelfPlayLoop:
             for proposal in proposals:
                 if proposal.verdict.valid and proposal.verdict.task is not None:
                     tx.append("task", task_payload(proposal.verdict.task, step, proposal.solve_rate))
+            for kind, payload in self.hub.drain_records():
+                tx.append(kind, payload)
             tx.append("step_metrics", metrics)
 
 

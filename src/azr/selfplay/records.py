@@ -56,6 +56,7 @@ def proposal_payload(proposal: Proposal, phase: str) -> dict[str, Any]:
         "executions": [asdict(result) for result in proposal.verdict.results],
         "solve_rate": proposal.solve_rate,
         "reward": proposal.reward if (not proposal.verdict.valid or proposal.solve_rate is not None) else None,
+        "penalty": proposal.penalty,
     }
 
 
@@ -71,7 +72,8 @@ def attempt_payload(attempt: Attempt) -> dict[str, Any]:
         "malformed": attempt.verdict.malformed,
         "correct": attempt.verdict.correct,
         "reason": attempt.verdict.reason,
-        "reward": attempt.verdict.reward,
+        "reward": attempt.reward,
+        "penalty": attempt.penalty,
     }
 
 

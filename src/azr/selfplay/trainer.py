@@ -10,6 +10,7 @@ import json
 import logging
 import random
 import signal
+import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,11 +22,13 @@ from azr.engine import Engine
 from azr.errors import AzrError
 from azr.executor import Executor
 from azr.ledger import Ledger
+from azr.oversight import PAUSE_EXIT_CODE, STOP_EXIT_CODE, Action, ActionKind, OversightHub, ensure_may_continue
 from azr.selfplay.config import RunConfig
 from azr.selfplay.loop import SelfPlayLoop, StepOutcome
 from azr.selfplay.metrics_sink import MetricsSink
 from azr.selfplay.records import task_from_dict, task_to_dict
 from azr.selfplay.run_dir import RunDir
+from azr.tasks.safety import SafetyPolicy
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +46,16 @@ class RunSummary:
     last_step: int
     interrupted: bool
     history: list[dict[str, float]] = field(default_factory=list)
+    oversight: Action = Action.CONTINUE
+
+    @property
+    def exit_code(self) -> int:
+        """0 when the run finished; distinct codes for a Ctrl-C, an oversight pause and a stop."""
+        if self.oversight.kind is ActionKind.PAUSE:
+            return PAUSE_EXIT_CODE
+        if self.oversight.kind is ActionKind.STOP:
+            return STOP_EXIT_CODE
+        return EXIT_INTERRUPTED if self.interrupted else 0
 
 
 class StopFlag:
@@ -85,7 +98,9 @@ class Trainer:
 
     @classmethod
     def resume_from(cls, path: Path) -> Trainer:
+        """Continue a run; a run that oversight paused needs ``azr resume --ack`` first."""
         run = RunDir.open(path)
+        ensure_may_continue(run.path)
         return cls(run.load_config(), run, resume=True)
 
     def train(self, on_step: Callable[[StepOutcome], None] | None = None) -> RunSummary:
@@ -96,8 +111,10 @@ class Trainer:
                 stack.callback(ledger.close)
                 engine, start = self._engine_and_start(ledger)
                 executor = stack.enter_context(Executor(self.config.executor))
+                hub = OversightHub(self.config.oversight, self.run.path,
+                                   safety_policy=SafetyPolicy(self.config.tasks.safety))
                 loop = SelfPlayLoop(
-                    self.config.selfplay, engine, executor, self.buffers, ledger, self.rng, self.config.tasks
+                    self.config.selfplay, engine, executor, self.buffers, ledger, self.rng, hub, self.config.tasks
                 )
                 sink = stack.enter_context(MetricsSink(self.run.metrics_path, self.run.tensorboard_dir))
                 if not self.resume:
@@ -106,7 +123,9 @@ class Trainer:
                     added = loop.seed()
                     log.info("seeding added %d tasks: %s", added, loop.buffer_sizes())
                     self._checkpoint(engine, ledger, 0)
-                return self._steps(loop, engine, ledger, sink, start, on_step)
+                summary = self._steps(loop, engine, ledger, sink, start, on_step)
+                hub.write_scorecard(summary.last_step, final=True)
+                return summary
         except OSError as exc:
             if exc.errno == errno.ENOSPC:
                 raise DiskFullError(
@@ -133,14 +152,22 @@ class Trainer:
             summary.last_step = step
             summary.history.append(outcome.metrics)
             sink.write(step, outcome.metrics)
+            loop.hub.write_scorecard(step)
             if on_step is not None:
                 on_step(outcome)
-            if step % self.config.checkpoint_every == 0 or step == self.config.steps or self.stop.requested:
+            halt = outcome.action.kind in (ActionKind.PAUSE, ActionKind.STOP)
+            if step % self.config.checkpoint_every == 0 or step == self.config.steps or self.stop.requested or halt:
                 self._checkpoint(engine, ledger, step)
                 last_saved = step
+            if halt:
+                log.warning("oversight %s the run at step %d: %s", outcome.action.kind.value, step, outcome.action.reason)
+                summary.oversight = outcome.action
+                break
             if self.stop.requested:
                 summary.interrupted = True
                 break
+            if outcome.action.kind is ActionKind.SLOW:
+                time.sleep(outcome.action.seconds)
         if summary.last_step > last_saved:
             self._checkpoint(engine, ledger, summary.last_step)
         return summary
