@@ -81,14 +81,17 @@ class Induction(TaskType):
     name = "induction"
 
     def proposer_request(self, pool: ReferencePool, k: int, rng: random.Random) -> ProposerRequest | None:
-        """None until the deduction/abduction pools hold a program to build on."""
+        """None until the deduction/abduction pools hold a program to build on.
+
+        The base program is the prompt's whole context, so ``k`` is unused: earlier
+        induction tasks would lengthen the prompt without showing the proposer its program.
+        """
         bases = pool.sample(list(BASE_TYPES), 1, rng)
         if not bases:
             return None
         program = bases[0].program
         prompt = PROPOSER_TEMPLATE.format(program=program, n=self.config.induction.num_inputs)
-        references = pool.sample([self.name], k, rng) if k > 0 else []
-        return ProposerRequest(task_type=self.name, prompt=prompt, references=references, base_program=program)
+        return ProposerRequest(task_type=self.name, prompt=prompt, references=[], base_program=program)
 
     def parse_proposal(self, request: ProposerRequest, text: str) -> ParsedProposal:
         """Keeps every distinct literal input (up to ``num_inputs``); malformed only if none is usable."""
