@@ -12,6 +12,7 @@ import builtins
 import os
 import sys
 from importlib.abc import MetaPathFinder
+from types import CodeType
 from typing import Any, NoReturn
 
 from azr.executor.confine import RESULT_FD, Plan, confine_child
@@ -30,7 +31,8 @@ class _ImportBlocker(MetaPathFinder):
         )
 
 
-def run_child(plan: Plan, request: dict[str, Any], result_w: int, output_w: int, max_value_bytes: int) -> NoReturn:
+def run_child(plan: Plan, program: CodeType, call: CodeType | None, result_w: int, output_w: int,
+              max_value_bytes: int) -> NoReturn:
     """Entry point after fork; never returns, whatever the snippet does."""
     try:
         try:
@@ -39,7 +41,7 @@ def run_child(plan: Plan, request: dict[str, Any], result_w: int, output_w: int,
             _send(RESULT_FD, encode_report(error=("SandboxError", f"confinement failed: {exc!r}")))
             os._exit(SANDBOX_FAILURE_STATUS)
         sys.meta_path[:] = [_ImportBlocker()]
-        result = _execute(request, max_value_bytes)
+        result = _execute(program, call, max_value_bytes)
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()
@@ -50,14 +52,14 @@ def run_child(plan: Plan, request: dict[str, Any], result_w: int, output_w: int,
         os._exit(0)
 
 
-def _execute(request: dict[str, Any], max_value_bytes: int) -> bytes:
+def _execute(program: CodeType, call: CodeType | None, max_value_bytes: int) -> bytes:
     """Run the snippet in a fresh namespace; the worker's globals stay out of its reach."""
     namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
     try:
-        exec(compile(request["code"], "<snippet>", "exec"), namespace)
-        if request.get("call") is None:
+        exec(program, namespace)
+        if call is None:
             return encode_report()
-        text = repr(eval(compile(request["call"], "<call>", "eval"), namespace))
+        text = repr(eval(call, namespace))
     except BaseException as exc:  # the snippet's own failure is a result, not our crash
         return encode_report(error=(type(exc).__name__, _message(exc)))
     if len(text) > max_value_bytes:

@@ -58,6 +58,7 @@ class _Worker:
     inflight: deque[_Job] = field(default_factory=deque)
     buffer: bytearray = field(default_factory=bytearray)
     last_progress: float = field(default_factory=time.monotonic)
+    ready: bool = False
 
     @property
     def fd(self) -> int:
@@ -71,8 +72,10 @@ class _Worker:
         return len(self.inflight) < _PIPELINE_DEPTH and small
 
     def deadline(self) -> float:
-        """When the head job should long be finished, even counting the worker's own overhead."""
-        return self.last_progress + self.inflight[0].timeout_s + _GRACE_S
+        """When the head job should long be finished, even counting the worker's own overhead
+        (and, for a replacement still importing its modules, its start-up)."""
+        start_up = 0.0 if self.ready else _START_TIMEOUT_S
+        return self.last_progress + self.inflight[0].timeout_s + _GRACE_S + start_up
 
 
 class Executor:
@@ -89,11 +92,15 @@ class Executor:
         self._workers: list[_Worker] = []
         self._closed = False
         self._finalizer = weakref.finalize(self, _stop_all, self._workers)
-        for slot in range(self.config.seed_slots):
-            for number in range(self.config.workers):
-                self._workers.append(self._spawn(slot, number))
-        for worker in self._workers:
-            self._await_ready(worker)
+        try:
+            for slot in range(self.config.seed_slots):
+                for number in range(self.config.workers):
+                    self._workers.append(self._spawn(slot, number))
+            for worker in self._workers:
+                self._await_ready(worker)
+        except BaseException:
+            self.close()
+            raise
 
     def __enter__(self) -> Executor:
         return self
@@ -183,8 +190,12 @@ class Executor:
         while (end := worker.buffer.find(b"\n")) >= 0:
             message = json.loads(worker.buffer[:end])
             del worker.buffer[: end + 1]
-            if "id" not in message:
-                continue  # a late "ready" line from a replacement worker
+            if "id" not in message:  # the first line of a replacement worker
+                if "fatal" in message:
+                    raise ExecutorError(f"a replacement sandbox worker failed: {message['fatal']}")
+                worker.ready = True
+                worker.last_progress = time.monotonic()
+                continue
             job = worker.inflight.popleft()
             results[job.index] = _to_result(message)
             worker.last_progress = time.monotonic()
@@ -265,8 +276,8 @@ class Executor:
         message = json.loads(worker.buffer[:end])
         del worker.buffer[: end + 1]
         if "fatal" in message:
-            self.close()
             raise ExecutorError(f"{message['fatal']} (check executor.preload_modules and executor.python)")
+        worker.ready = True
 
 
 def _to_result(message: dict[str, Any]) -> ExecResult:
