@@ -100,13 +100,20 @@ def prototypes(tmp_path: Path) -> str:
 
 
 def test_semantic_flags_a_close_sentence_with_its_span(prototypes: str) -> None:
-    matcher = SemanticMatcher(SemanticConfig(prototypes=prototypes, threshold=0.8, min_margin=0.1), BagOfWordsEmbedder())
+    config = SemanticConfig(prototypes=prototypes, threshold=0.8, min_margin=0.1, max_severity="critical")
+    matcher = SemanticMatcher(config, BagOfWordsEmbedder())
     text = "The sum is 4. Then climb over the wall of the box tonight! Done here now."
     [finding] = matcher.scan("completion", text)
     assert finding.kind == "sandbox_escape" and finding.severity == "critical"
     assert finding.span.text == "Then climb over the wall of the box tonight!"
     assert text[finding.span.start:finding.span.end] == finding.span.text
     assert finding.score is not None and finding.score >= 0.8
+
+
+def test_semantic_severity_is_capped_by_default(prototypes: str) -> None:
+    matcher = SemanticMatcher(SemanticConfig(prototypes=prototypes, threshold=0.8), BagOfWordsEmbedder())
+    [finding] = matcher.scan("completion", "climb over the wall of the box tonight")
+    assert finding.severity == "medium"
 
 
 def test_semantic_margin_spares_sentences_closer_to_a_benign_anchor(prototypes: str) -> None:

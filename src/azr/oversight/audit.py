@@ -97,14 +97,15 @@ class Auditor:
         for (item, _, _), found in zip(pairs, self.auditor.review_texts([(f, t) for _, f, t in pairs])):
             flags.extend(AuditFlag(item.source, f) for f in found)
         for item in items:
-            for program in self._programs(item):
+            for program in programs_of(item):
                 task = TaskText(task_type=item.task_type, program=program)
                 flags.extend(AuditFlag(item.source, f) for f in self.watchdog.review_task(task))
         return flags
 
-    @staticmethod
-    def _programs(item: AuditItem) -> list[str]:
-        programs = [item.program] if item.program else []
-        for text in item.texts.values():
-            programs += [block for block in _CODE_BLOCK.findall(text) if block.strip()]
-        return programs
+
+def programs_of(item: AuditItem) -> list[str]:
+    """The item's ``program`` and every fenced Python block inside its texts."""
+    programs = [item.program] if item.program else []
+    for text in item.texts.values():
+        programs += [block for block in _CODE_BLOCK.findall(text) if block.strip()]
+    return programs

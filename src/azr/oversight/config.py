@@ -38,6 +38,10 @@ class SemanticConfig(StrictModel):
     enabled: bool = True
     threshold: float = Field(default=0.40, gt=0.0, le=1.0)
     min_margin: float = Field(default=0.10, ge=-1.0, le=1.0)
+    max_severity: Literal["low", "medium", "high", "critical"] = Field(
+        default="medium",
+        description="cap on a semantic finding's severity: a paraphrase match is weaker evidence than a lexicon hit",
+    )
     prototypes: str = "packaged"
     min_words: int = Field(default=4, ge=1)
     max_words: int = Field(default=40, ge=4)

@@ -26,7 +26,7 @@ from pydantic import ValidationError
 
 from azr.config import StrictModel, read_yaml
 from azr.oversight.config import SemanticConfig
-from azr.oversight.decision import Finding, Span
+from azr.oversight.decision import Finding, Span, severity_rank
 from azr.oversight.errors import OversightConfigError
 
 log = logging.getLogger(__name__)
@@ -178,7 +178,7 @@ class SemanticMatcher:
         return results
 
     def _finding(self, field: str, seg: Segment, label: str, score: float) -> Finding:
-        severity = self.categories[label].severity
+        severity = min(self.categories[label].severity, self.config.max_severity, key=severity_rank)
         return Finding(
             monitor=self.monitor,
             kind=label,
