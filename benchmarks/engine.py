@@ -1,0 +1,226 @@
+"""Engine speed and memory on the default model, each against a plain-transformers baseline.
+
+- Generation: tokens/s of `Engine.generate` (which also returns every token's log-prob)
+  against `model.generate` on the same prompts, weights, batch size and sampling settings.
+  Tokens counted are the completion tokens each returns, up to and including end-of-text.
+- Update: one `Engine.update` (chunked, checkpointed log-probs) against the same update
+  written the plain way (full-vocabulary logits of every position, then log-softmax),
+  each in a fresh process so peak memory is its own. On CPU peak memory is the process's
+  peak resident size (model, optimizer state and all); on a GPU, peak allocated memory.
+
+Run `flock /tmp/azr-heavy.lock .venv/bin/python benchmarks/engine.py` (flags shrink it:
+`--batches 1,8 --dtypes float32 --update-seqs 4 --update-len 256`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import platform
+import random
+import time
+from pathlib import Path
+
+import torch
+from rich.console import Console
+from rich.table import Table
+
+from azr.engine import Engine, EngineConfig, SamplingParams, TrainSample, task_relative_advantages
+from azr.engine.hardware import autocast, peak_memory_bytes, reset_peak_memory
+from azr.engine.logprobs import PackedBatch, completion_logprobs
+from azr.engine.loss import clipped_policy_loss
+
+console = Console()
+
+TOPICS = [
+    "reverses a string", "counts vowels in a word", "returns the n-th Fibonacci number", "checks if a number is prime",
+    "sorts a list of tuples by the second item", "merges two sorted lists", "flattens a nested list",
+    "finds the most common element of a list", "converts Celsius to Fahrenheit", "computes a factorial",
+    "removes duplicates from a list while keeping order", "checks whether a string is a palindrome",
+    "returns the sum of the digits of an integer", "transposes a matrix", "counts the words in a sentence",
+    "returns the longest word in a sentence", "computes the greatest common divisor", "rotates a list by k places",
+    "checks if two strings are anagrams", "returns the running sum of a list", "groups words by their first letter",
+    "finds the second largest number in a list", "capitalises every word in a string", "computes the median of a list",
+    "returns the binary representation of an integer", "checks balanced parentheses", "computes a dot product",
+    "returns every k-th element of a list", "counts characters in a string", "interleaves two lists",
+    "finds the index of the minimum element", "computes the power set of a small list",
+]
+PROMPTS = [f"Write a Python function that {topic}. Explain it briefly." for topic in TOPICS]
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def _hf_generate_tokens(engine: Engine, prompts: list[list[int]], max_new_tokens: int) -> int:
+    model, tokenizer = engine.backend.model, engine.tokenizer
+    width = max(len(p) for p in prompts)
+    pad = tokenizer.pad_token_id
+    ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts], device=engine.device)
+    mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=engine.device)
+    with torch.inference_mode():
+        out = model.generate(
+            input_ids=ids, attention_mask=mask, do_sample=True, temperature=1.0, top_p=1.0, top_k=0,
+            max_new_tokens=max_new_tokens, pad_token_id=pad,
+        )
+    stop_ids = engine.backend.stop_token_ids
+    total = 0
+    for row in out[:, width:].tolist():
+        ends = [i for i, t in enumerate(row) if t in stop_ids]
+        total += ends[0] + 1 if ends else len(row)
+    return total
+
+
+def bench_generation(args: argparse.Namespace) -> Table:
+    table = Table(title=f"Generation, {args.max_new_tokens} new tokens, T=1.0 (tokens/s, higher is better)")
+    for column in ("dtype", "batch", "azr Engine.generate", "transformers generate", "azr / transformers"):
+        table.add_column(column, justify="right")
+    for dtype in args.dtypes:
+        engine = Engine.from_config(EngineConfig(dtype=dtype, device=args.device, seed=0))
+        for batch in args.batches:
+            engine.backend.batch_size = batch
+            texts = (PROMPTS * (batch // len(PROMPTS) + 1))[:batch]
+            encoded = [engine.encode_prompt(t) for t in texts]
+            params = SamplingParams(temperature=1.0, max_new_tokens=args.max_new_tokens, seed=0)
+            engine.generate(texts[:2], SamplingParams(max_new_tokens=4, seed=1))  # warm-up
+            _hf_generate_tokens(engine, encoded[:2], 4)
+            ours = theirs = 0.0
+            for _ in range(args.repeats):
+                _sync(engine.device)
+                start = time.perf_counter()
+                tokens = sum(len(r.completion_ids) for r in engine.generate(texts, params))
+                _sync(engine.device)
+                ours += tokens / (time.perf_counter() - start)
+                start = time.perf_counter()
+                tokens = _hf_generate_tokens(engine, encoded, args.max_new_tokens)
+                _sync(engine.device)
+                theirs += tokens / (time.perf_counter() - start)
+            ours, theirs = ours / args.repeats, theirs / args.repeats
+            table.add_row(dtype, str(batch), f"{ours:.1f}", f"{theirs:.1f}", f"{ours / theirs:.2f}x")
+            console.print(f"  {dtype} batch {batch}: azr {ours:.1f} tok/s, transformers {theirs:.1f} tok/s")
+        del engine
+    return table
+
+
+def _text_samples(engine: Engine, count: int, length: int) -> list[TrainSample]:
+    """Real text (this repository's Python source) cut into prompt + completion windows."""
+    source = "\n".join(p.read_text() for p in sorted(Path(__file__).resolve().parents[1].glob("src/azr/**/*.py")))
+    ids = engine.tokenizer(source, add_special_tokens=False)["input_ids"]
+    prompt_len = min(64, length // 4)
+    samples = []
+    rng = random.Random(0)
+    for i in range(count):
+        start = (i * length) % max(len(ids) - length, 1)
+        window = ids[start : start + length]
+        samples.append(
+            TrainSample(
+                prompt_ids=window[:prompt_len],
+                completion_ids=window[prompt_len:],
+                old_logprobs=[0.0] * (len(window) - prompt_len),
+                reward=float(rng.random() < 0.5),
+                group=("deduction/solve", "induction/propose")[i % 2],
+            )
+        )
+    # Old log-probs from the model itself, so ratios start near one as in training.
+    with torch.no_grad():
+        for sample in samples:
+            batch = PackedBatch.build([sample.prompt_ids], [sample.completion_ids], [1.0], engine.tokenizer.pad_token_id, engine.device)
+            with autocast(engine.device, engine.dtype):
+                sample.old_logprobs[:] = completion_logprobs(engine.policy, batch, 4096)[0].tolist()
+    return samples
+
+
+def _full_logits_update(engine: Engine, samples: list[TrainSample]) -> None:
+    """The same update the plain way: full-vocabulary logits for every position at once."""
+    cfg, policy = engine.config, engine.policy
+    advantages = task_relative_advantages([s.reward for s in samples], [s.group for s in samples])
+    tokens = sum(len(s.completion_ids) for s in samples)
+    optimizer = engine.updater.optimizer
+    optimizer.zero_grad(set_to_none=True)
+    for start in range(0, len(samples), cfg.micro_batch_size):
+        micro = samples[start : start + cfg.micro_batch_size]
+        batch = PackedBatch.build(
+            [s.prompt_ids for s in micro], [s.completion_ids for s in micro], [1.0] * len(micro),
+            engine.tokenizer.pad_token_id, engine.device,
+        )
+        with autocast(engine.device, engine.dtype):
+            logits = policy(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits.float()
+        logprobs_all = torch.log_softmax(logits, dim=-1)
+        logprobs = logprobs_all[batch.predicts].gather(-1, batch.targets[:, None]).squeeze(-1)
+        entropy = -(logprobs_all.exp() * logprobs_all).sum(-1)[batch.predicts]
+        old = torch.tensor([x for s in micro for x in s.old_logprobs], device=engine.device)
+        adv = torch.tensor(advantages[start : start + len(micro)], device=engine.device)[batch.sample_index]
+        terms = clipped_policy_loss(logprobs, old, adv, entropy, cfg.clip_ratio)
+        (terms.loss_sum / tokens).backward()
+    torch.nn.utils.clip_grad_norm_(engine.updater.parameters, cfg.max_grad_norm)
+    optimizer.step()
+
+
+def _update_child(mode: str, dtype: str, device: str, seqs: int, length: int, micro: int, queue) -> None:
+    engine = Engine.from_config(EngineConfig(dtype=dtype, device=device, micro_batch_size=micro, seed=0))
+    samples = _text_samples(engine, seqs, length)
+    run = engine.update if mode == "chunked" else lambda s: _full_logits_update(engine, list(s))
+    run(samples[:2])  # warm-up, and the optimizer's state exists before the measured step
+    _sync(engine.device)
+    reset_peak_memory(engine.device)
+    start = time.perf_counter()
+    run(samples)
+    _sync(engine.device)
+    queue.put((time.perf_counter() - start, peak_memory_bytes(engine.device)))
+
+
+def bench_update(args: argparse.Namespace) -> Table:
+    title = f"Update: {args.update_seqs} sequences of {args.update_len} tokens, micro-batch {args.micro_batch}"
+    table = Table(title=title)
+    for column in ("dtype", "log-probs", "seconds", "peak memory (MiB)"):
+        table.add_column(column, justify="right")
+    context = multiprocessing.get_context("spawn")
+    for dtype in args.dtypes:
+        for mode, label in (("full", "full logits (baseline)"), ("chunked", "azr chunked")):
+            queue = context.Queue()
+            child = context.Process(
+                target=_update_child,
+                args=(mode, dtype, args.device, args.update_seqs, args.update_len, args.micro_batch, queue),
+            )
+            child.start()
+            seconds, peak = queue.get()
+            child.join()
+            table.add_row(dtype, label, f"{seconds:.1f}", f"{peak / 2**20:.0f}")
+            console.print(f"  {dtype} {label}: {seconds:.1f} s, peak {peak / 2**20:.0f} MiB")
+    return table
+
+
+def machine() -> str:
+    if torch.cuda.is_available():
+        return f"{torch.cuda.get_device_name()}, torch {torch.__version__}"
+    return f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batches", default="1,8,32", help="generation batch sizes, comma-separated")
+    parser.add_argument("--dtypes", default="float32,bfloat16")
+    parser.add_argument("--max-new-tokens", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--update-seqs", type=int, default=16)
+    parser.add_argument("--update-len", type=int, default=512)
+    parser.add_argument("--micro-batch", type=int, default=4)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--skip-generation", action="store_true")
+    parser.add_argument("--skip-update", action="store_true")
+    args = parser.parse_args()
+    args.batches = [int(b) for b in args.batches.split(",")]
+    args.dtypes = args.dtypes.split(",")
+    console.print(f"machine: {machine()}")
+    tables = []
+    if not args.skip_generation:
+        tables.append(bench_generation(args))
+    if not args.skip_update:
+        tables.append(bench_update(args))
+    for table in tables:
+        console.print(table)
+
+
+if __name__ == "__main__":
+    main()
