@@ -30,7 +30,14 @@ class Snippet:
 
 @dataclass(frozen=True)
 class ExecResult:
-    """The structured outcome of one snippet. ``ok`` is True only when it ran to completion."""
+    """The structured outcome of one snippet. ``ok`` is True only when it ran to completion.
+
+    ``killed_by_limit`` names the limit that stopped it: ``wall_time`` (then ``timed_out``),
+    ``cpu_time``, ``memory`` (a MemoryError under the address-space limit), ``file_size`` or
+    ``output``. ``error_type`` is the exception's class name, or one of ``Timeout``,
+    ``Killed`` (by a signal), ``Exited`` (before returning), ``OutputLimit``,
+    ``ReprTooLong``, ``SandboxError`` and ``WorkerLost``.
+    """
 
     ok: bool
     value_repr: str | None = None
