@@ -198,7 +198,9 @@ class HumanEvalPlus(_EvalPlus):
     _loader = "get_human_eval_plus"
 
     def prompt(self, record: Record) -> str:
-        return record.fields["prompt"]
+        # Without the trailing newline the model starts the body with its own newline and
+        # indentation; after it, small models tend to close the function and write prose.
+        return record.fields["prompt"].rstrip()
 
     def candidate(self, record: Record, completion: str) -> str:
         """The prompt continued by the body, or, when the reply rewrites the whole function, both.
@@ -211,7 +213,7 @@ class HumanEvalPlus(_EvalPlus):
         entry = re.escape(record.fields["entry_point"])
         if re.search(rf"^def {entry}\s*\(", code, flags=re.MULTILINE):
             return record.fields["prompt"] + "\n" + code
-        return record.fields["prompt"] + completion
+        return self.prompt(record) + ("" if completion.startswith("\n") else "\n") + completion
 
     def mode(self, record: Record) -> str:
         return "poly_root" if record.fields["entry_point"] == "find_zero" else "exact"
