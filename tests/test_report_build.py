@@ -138,7 +138,7 @@ def test_follower_reads_only_new_records_and_matches_a_fresh_read(tmp_path: Path
     assert follower.snapshot.metrics == fresh.metrics and len(follower.snapshot.proposals) == len(fresh.proposals)
 
 
-def test_a_rewound_step_is_replaced_by_its_later_records(tmp_path: Path) -> None:
+def test_rewound_steps_keep_their_records_and_are_named(tmp_path: Path) -> None:
     with Ledger.open(tmp_path) as ledger:
         with ledger.step(1) as tx:
             tx.append("step_metrics", {"reward/deduction/solve": 0.1})

@@ -103,21 +103,12 @@ class RunSnapshot:
         """Steps that have metrics, in order."""
         return sorted(self.metrics)
 
-    def drop_step(self, step: int) -> None:
-        """Forget one step's rows: a resume re-recorded that step, and the later records win."""
-        self.proposals = [row for row in self.proposals if row.step != step]
-        self.attempts = [row for row in self.attempts if row.step != step]
-        self.metrics.pop(step, None)
-        self.evals = [row for row in self.evals if row.step != step]
-        self.oversight = [row for row in self.oversight if row.step != step]
-
 
 class LedgerFollower:
     """Folds a run's ledger into a :class:`RunSnapshot`, continuing from where it stopped."""
 
     def __init__(self, run_dir: str | Path) -> None:
         self.snapshot = RunSnapshot(run_dir=Path(run_dir))
-        self._pending_redo: set[int] = set()
 
     def poll(self) -> int:
         """Read every record appended since the last poll; returns how many were read."""
@@ -132,14 +123,11 @@ class LedgerFollower:
         snap = self.snapshot
         snap.last_id = record.id
         snap.counts[record.kind] = snap.counts.get(record.kind, 0) + 1
-        if record.step is not None and record.step in self._pending_redo:
-            self._pending_redo.discard(record.step)
-            snap.drop_step(record.step)
         reader = _READERS.get(record.kind)
         if reader is None:
             return
         try:
-            reader(snap, record, self._pending_redo)
+            reader(snap, record)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             log.warning("record %d (%s) has an unexpected payload and is left out of the report: %s",
                         record.id, record.kind, exc)
@@ -164,11 +152,11 @@ def _step(record: Record) -> int:
     return record.step if record.step is not None else 0
 
 
-def _read_run_start(snap: RunSnapshot, record: Record, _redo: set[int]) -> None:
+def _read_run_start(snap: RunSnapshot, record: Record) -> None:
     snap.config = dict(record.payload.get("config") or {})
 
 
-def _read_proposal(snap: RunSnapshot, record: Record, _redo: set[int]) -> None:
+def _read_proposal(snap: RunSnapshot, record: Record) -> None:
     p = record.payload
     task = p.get("task") or {}
     pairs = task.get("pairs") or []
@@ -195,7 +183,7 @@ def _read_proposal(snap: RunSnapshot, record: Record, _redo: set[int]) -> None:
     ))
 
 
-def _read_attempt(snap: RunSnapshot, record: Record, _redo: set[int]) -> None:
+def _read_attempt(snap: RunSnapshot, record: Record) -> None:
     p = record.payload
     snap.attempts.append(AttemptRow(
         id=record.id,
@@ -213,12 +201,12 @@ def _read_attempt(snap: RunSnapshot, record: Record, _redo: set[int]) -> None:
     ))
 
 
-def _read_metrics(snap: RunSnapshot, record: Record, _redo: set[int]) -> None:
+def _read_metrics(snap: RunSnapshot, record: Record) -> None:
     values = {name: _number(value) for name, value in record.payload.items()}
     snap.metrics[_step(record)] = {name: value for name, value in values.items() if value is not None}
 
 
-def _read_eval(snap: RunSnapshot, record: Record, _redo: set[int]) -> None:
+def _read_eval(snap: RunSnapshot, record: Record) -> None:
     """One point per pass@k of a benchmark row (azr.eval's shape); rows without a step are not plotted."""
     p = record.payload
     step = record.step if record.step is not None else p.get("step")
@@ -239,7 +227,7 @@ def _read_eval(snap: RunSnapshot, record: Record, _redo: set[int]) -> None:
             snap.evals.append(EvalPoint(step=int(step), name=name, value=number))
 
 
-def _read_oversight(snap: RunSnapshot, record: Record, _redo: set[int]) -> None:
+def _read_oversight(snap: RunSnapshot, record: Record) -> None:
     """Keep what a timeline needs from decisions, throttle actions and resume acks.
 
     The hub records every decision, "allow" included; plain allows are only counted, or
@@ -276,14 +264,13 @@ def _read_oversight(snap: RunSnapshot, record: Record, _redo: set[int]) -> None:
     ))
 
 
-def _read_checkpoint(snap: RunSnapshot, record: Record, _redo: set[int]) -> None:
+def _read_checkpoint(snap: RunSnapshot, record: Record) -> None:
     snap.checkpoints.append(int(record.payload.get("step", _step(record))))
 
 
-def _read_rewind(snap: RunSnapshot, record: Record, redo: set[int]) -> None:
-    discarded = {int(step) for step in record.payload.get("discarded_steps") or []}
-    snap.rewound_steps |= discarded
-    redo |= discarded
+def _read_rewind(snap: RunSnapshot, record: Record) -> None:
+    """Steps whose model updates a crash lost; their records stay, and the page names them."""
+    snap.rewound_steps |= {int(step) for step in record.payload.get("discarded_steps") or []}
 
 
 _READERS = {
