@@ -122,11 +122,11 @@ class SelfPlayLoop:
         Returns the number of valid tasks added. Everything proposed is recorded under
         step 0, so a run that fails to seed still shows why.
         """
-        for task_type in self.task_types:
-            for seed in task_type.seed_tasks(SEED_TASK):
-                self.buffers.buffer(task_type.name).add(seed, {"step": 0, "origin": "seed"})
+        seeds = [seed for task_type in self.task_types for seed in task_type.seed_tasks(SEED_TASK)]
+        for seed in seeds:
+            self.buffers.buffer(seed.task_type).add(seed, {"step": 0, "origin": "seed"})
         target = self.config.seed_tasks_per_type
-        added = 0
+        joined: list[Task] = []
         proposals: list[Proposal] = []
         for round_no in range(self.config.max_seeding_rounds):
             lacking = [t for t in self.task_types if len(self.buffers.buffer(t.name)) < target]
@@ -138,14 +138,19 @@ class SelfPlayLoop:
             for proposal in batch:
                 task = proposal.verdict.task
                 if proposal.verdict.valid and task is not None:
-                    added += self.buffers.buffer(task.task_type).add(task, {"step": 0, "origin": "seeding"})
+                    if self.buffers.buffer(task.task_type).add(task, {"step": 0, "origin": "seeding"}):
+                        joined.append(task)
         with self.ledger.step(0) as tx:
+            for seed in seeds:
+                tx.append("task", task_payload(seed, 0, None, origin="seed"))
             for proposal in proposals:
                 tx.append("proposal", proposal_payload(proposal, phase="seeding"))
             for kind, payload in self.hub.drain_records():
                 tx.append(kind, payload)
-            tx.append("seeding", {"added": added, "buffers": self.buffer_sizes()})
-        return added
+            for task in joined:
+                tx.append("task", task_payload(task, 0, None, origin="seeding"))
+            tx.append("seeding", {"added": len(joined), "buffers": self.buffer_sizes()})
+        return len(joined)
 
     # -- one step --------------------------------------------------------------------------
 
@@ -385,9 +390,13 @@ class SelfPlayLoop:
             for record_id, sample, advantage in zip(sample_ids, samples, _pad(advantages, len(samples))):
                 tx.append("advantage", {"record_id": record_id, "group": sample.group,
                                         "reward": sample.reward, "advantage": advantage})
+            joining: set[str] = set()
             for proposal in proposals:
-                if proposal.verdict.valid and proposal.verdict.task is not None:
-                    tx.append("task", task_payload(proposal.verdict.task, step, proposal.solve_rate))
+                task = proposal.verdict.task
+                if proposal.verdict.valid and task is not None and task.key() not in joining:
+                    if task.key() not in self.buffers.buffer(task.task_type):
+                        joining.add(task.key())
+                        tx.append("task", task_payload(task, step, proposal.solve_rate, origin="proposal"))
             for kind, payload in self.hub.drain_records():
                 tx.append(kind, payload)
             tx.append("step_metrics", metrics)

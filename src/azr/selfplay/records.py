@@ -77,5 +77,7 @@ def attempt_payload(attempt: Attempt) -> dict[str, Any]:
     }
 
 
-def task_payload(task: Task, step: int, solve_rate: float | None) -> dict[str, Any]:
-    return {"task_key": task.key(), "step": step, "solve_rate": solve_rate, "task": task_to_dict(task)}
+def task_payload(task: Task, step: int, solve_rate: float | None, origin: str) -> dict[str, Any]:
+    """A task that joined its buffer; ``origin`` is seed, seeding or proposal."""
+    return {"task_key": task.key(), "step": step, "solve_rate": solve_rate, "origin": origin,
+            "task": task_to_dict(task)}
