@@ -132,7 +132,7 @@ def test_solver_prompts_show_the_right_half_of_the_triplet():
     deduction = get_task_type("deduction").solver_prompt(DEDUCTION)
     abduction = get_task_type("abduction").solver_prompt(ABDUCTION)
     assert "f([1, 2, 3])" in deduction and "[1, 9]" not in deduction
-    assert "f returns 1 for f(<answer>" in abduction and "'abcd'" not in abduction
+    assert "f returns 1 for the input <answer>" in abduction and "'abcd'" not in abduction
 
 
 def test_checking_is_batched_into_one_executor_call():

@@ -152,6 +152,7 @@ def test_induction_needs_enough_pairs_and_varied_outputs():
 def test_induction_malformed_without_message_or_usable_input():
     no_message = validate("induction", proposal_text("", "1", "2"), base_program=BASE)
     assert no_message.proposal.malformed and no_message.reward_if_invalid == REWARD_MALFORMED
+    assert "no hint" in no_message.reason
     no_input = validate("induction", proposal_text("", "one", message="m"), base_program=BASE)
     assert no_input.proposal.malformed and "literal" in no_input.reason
 
@@ -161,3 +162,11 @@ def test_reply_continuing_the_prompts_open_answer_parses():
     verdict = validate("deduction", completion)
     assert verdict.valid, verdict.reason
     assert verdict.task.pairs[0].output == "4"
+
+
+def test_induction_inputs_and_hint_may_be_plain_lines():
+    text = "\nHint: squares positive numbers\nf(2)\nf(-3)\nf(4)\n  f(5)  \nnot a call\nf(x)\n</answer>\n<answer>\nHint: other"
+    verdict = validate("induction", text, base_program=BASE)
+    assert verdict.valid, verdict.reason
+    assert verdict.task.message == "squares positive numbers"
+    assert [p.input for p in verdict.task.pairs] == ["2", "-3", "4", "5"]

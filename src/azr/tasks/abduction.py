@@ -22,12 +22,12 @@ SOLVER_TEMPLATE = """Each puzzle shows a Python function and a value it returned
 def f(x):
     return x * 2
 ```
-f returns [1, 1] for f(<answer>[1]</answer>)
+f returns [1, 1] for the input <answer>[1]</answer>
 
 ```python
 {program}
 ```
-f returns {output} for f(<answer>"""
+f returns {output} for the input <answer>"""
 
 
 @register

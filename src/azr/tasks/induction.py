@@ -25,7 +25,7 @@ from azr.tasks.base import (
     verdict_for,
 )
 from azr.tasks.literals import LiteralError, parse_arguments, same_literal
-from azr.tasks.parsing import answer_region, blocks_of, program_in, unfence
+from azr.tasks.parsing import answer_region, hint_in, inputs_in, program_in, unfence
 from azr.tasks.proposals import ProposalRuns, run_proposals, valid_proposal
 from azr.tasks.registry import register
 from azr.tasks.triplet import IOPair, Task, hidden_pairs, visible_pairs
@@ -33,25 +33,17 @@ from azr.tasks.validation import Call, program_policy_problem, program_syntax_pr
 
 BASE_TYPES = ("deduction", "abduction")
 
-PROPOSER_TEMPLATE = """For each Python function, write a one-line hint about what it does (no code in it) and {n} different inputs for it, each in its own block. Someone will see some of the outputs and the hint, and must rewrite f without seeing its code.
+PROPOSER_TEMPLATE = """For each Python function, write a one-line hint about what it does (no code in it) and {n} different calls of it, one per line. Someone will see some of the results and the hint, and must rewrite f without seeing its code.
 
 ```python
 def f(s):
     return s[::-1]
 ```
 <answer>
-```message
-It reverses the text.
-```
-```input
-'abc'
-```
-```input
-'hello'
-```
-```input
-'a b'
-```
+Hint: it reverses the text.
+f('abc')
+f('hello')
+f('a b')
 </answer>
 
 ```python
@@ -97,11 +89,12 @@ class Induction(TaskType):
         """Keeps every distinct literal input (up to ``num_inputs``); malformed only if none is usable."""
         program = request.base_program
         region = answer_region(text)
-        message = " ".join(" ".join(blocks_of(region, "message")).split())
+        message = hint_in(region)
         if not message:
-            return ParsedProposal(request, True, "no ```message block found", program, [], "")
+            reason = "no hint found (a 'Hint:' line or a ```message block)"
+            return ParsedProposal(request, True, reason, program, [], "")
         inputs: list[str] = []
-        for block in blocks_of(region, "input"):
+        for block in inputs_in(region):
             try:
                 argument_text = parse_arguments(block).text()
             except LiteralError:
@@ -109,7 +102,7 @@ class Induction(TaskType):
             if argument_text not in inputs:
                 inputs.append(argument_text)
         if not inputs:
-            reason = "no ```input block holds a literal argument list"
+            reason = "no input is a literal call f(...) or ```input block"
             return ParsedProposal(request, True, reason, program, [], message)
         return ParsedProposal(request, False, "", program, inputs[: self.config.induction.num_inputs], message)
 

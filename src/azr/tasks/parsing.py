@@ -1,8 +1,9 @@
 """Reading model text: the one reply format every prompt asks for, parsed leniently.
 
 Replies put reasoning in ``<think>...</think>`` and the answer in ``<answer>...</answer>``.
-Programs go in a ```` ```python ```` fence, proposal inputs in ```` ```input ```` fences and an
-induction hint in a ```` ```message ```` fence. Small models are sloppy, so the parser
+Programs go in a ```` ```python ```` fence and proposal inputs in ```` ```input ```` fences;
+an induction proposal may instead write each input as a line ``f(...)`` and its hint as a
+line ``Hint: ...`` (small models keep that shape far better than a run of fences). Small models are sloppy, so the parser
 tolerates extra whitespace, upper case tags, a missing closing tag or fence at the very
 end, a missing opening tag when the prompt already wrote it, and a fence wrapped around
 a literal answer.
@@ -17,6 +18,9 @@ _ANSWER_OPEN = re.compile(r"<\s*answer\s*>", re.IGNORECASE)
 _ANSWER_CLOSE = re.compile(r"<\s*/\s*answer\s*>", re.IGNORECASE)
 _THINK = re.compile(r"<\s*think\s*>.*?<\s*/\s*think\s*>", re.IGNORECASE | re.DOTALL)
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
+
+_LABELLED_LINE = re.compile(r"^[ \t*#>-]*(hint|message)[ \t*]*:[ \t*]*(.+)$", re.IGNORECASE | re.MULTILINE)
+_CALL_LINE = re.compile(r"^[ \t]*(f\(.*\))[ \t]*$", re.MULTILINE)
 
 _LANGUAGE_ALIASES = {"py": "python", "python3": "python", "inputs": "input", "msg": "message", "hint": "message"}
 
@@ -86,3 +90,17 @@ def program_in(text: str) -> str | None:
 def blocks_of(text: str, language: str) -> list[str]:
     """Bodies of the non-empty fences tagged ``language``."""
     return [block.body for block in fences(text) if block.language == language and block.body]
+
+
+def hint_in(text: str) -> str:
+    """The hint of a reply: the ``message`` fences, else the first ``Hint:`` line; whitespace collapsed."""
+    blocks = blocks_of(text, "message")
+    if not blocks:
+        line = _LABELLED_LINE.search(text)
+        blocks = [line.group(2)] if line else []
+    return " ".join(" ".join(blocks).split())
+
+
+def inputs_in(text: str) -> list[str]:
+    """Inputs of a reply: the ``input`` fences, then every line that is a whole call ``f(...)``."""
+    return blocks_of(text, "input") + [match.group(1) for match in _CALL_LINE.finditer(text)]
