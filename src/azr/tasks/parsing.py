@@ -3,10 +3,10 @@
 Replies put reasoning in ``<think>...</think>`` and the answer in ``<answer>...</answer>``.
 Programs go in a ```` ```python ```` fence and proposal inputs in ```` ```input ```` fences;
 an induction proposal may instead write each input as a line ``f(...)`` and its hint as a
-line ``Hint: ...`` (small models keep that shape far better than a run of fences). Small models are sloppy, so the parser
-tolerates extra whitespace, upper case tags, a missing closing tag or fence at the very
-end, a missing opening tag when the prompt already wrote it, and a fence wrapped around
-a literal answer.
+line ``Hint: ...`` (small models keep that shape far better than a run of fences). Small
+models are sloppy, so the parser tolerates extra whitespace, upper case tags, a missing
+closing tag or fence at the very end, a missing opening tag when the prompt already wrote
+it, and a fence wrapped around a literal answer.
 """
 
 from __future__ import annotations
