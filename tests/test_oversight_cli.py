@@ -77,3 +77,20 @@ def test_resume_refuses_a_run_that_is_not_paused(tmp_path: Path) -> None:
 @pytest.mark.parametrize("args", [["resume"], ["audit"]])
 def test_commands_need_their_arguments(args: list[str]) -> None:
     assert runner.invoke(app, args).exit_code == 2
+
+
+def test_resume_acknowledges_then_continues_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from azr.ledger import Ledger
+    from azr.oversight import Action, ActionKind, read_pause
+    from azr.oversight.pause import write_pause
+
+    Ledger.open(tmp_path).close()
+    write_pause(tmp_path, Action(ActionKind.PAUSE, reason="flag rate 0.40"), step=7)
+    continued: list[Path] = []
+    monkeypatch.setattr("azr.cli.audit.train", lambda **kwargs: continued.append(kwargs["resume"]))
+    result = runner.invoke(app, ["resume", str(tmp_path), "--ack", "flags were chatter, reviewed all"])
+    assert result.exit_code == 0, result.output
+    assert continued == [tmp_path] and read_pause(tmp_path) is None
+    with Ledger.open(tmp_path, readonly=True) as ledger:
+        [ack] = [r.payload for r in ledger.records(kind="oversight")]
+    assert ack["ack"] == "flags were chatter, reviewed all" and ack["pause_reason"] == "flag rate 0.40"
