@@ -53,3 +53,14 @@ def test_missing_data_names_the_path_and_how_to_provide_it(
 def test_missing_evalplus_file_names_the_path(tmp_path: Path) -> None:
     with pytest.raises(MissingDataError, match="humanevalplus/HumanEvalPlus"):
         select("humaneval+")[0].load(tmp_path)
+
+
+def test_cli_reports_missing_data_before_loading_any_model(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from azr.cli.main import app
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    args = ["eval", "--model", "no-such-model", "--bench", "gsm8k", "--data-dir", str(tmp_path)]
+    result = CliRunner().invoke(app, args)
+    assert isinstance(result.exception, MissingDataError)

@@ -93,3 +93,13 @@ def test_a_different_model_or_setting_does_not_reuse_cached_items(tmp_path: Path
 def test_completions_are_cut_at_the_first_stop_string() -> None:
     assert cut_at_stop("x = 1\nProblem: next", ("\nProblem:", "\n\n")) == "x = 1"
     assert cut_at_stop("no stop here", ("\nProblem:",)) == "no stop here"
+
+
+def test_evaluate_reports_every_set_under_its_name() -> None:
+    from azr.eval.benchmarks.math import GSM8K
+    from azr.eval.runner import evaluate
+
+    sets = [(Math500(), RECORDS[:2]), (GSM8K(), RECORDS[2:])]
+    report = evaluate(sets, ScriptedGenerator(RIGHT), NoRunner(), EvalSettings(), "m", step=3)
+    assert {name: (r.n_items, r.pass1) for name, r in report.benches.items()} == {"math500": (2, 1.0), "gsm8k": (3, 1.0)}
+    assert report.step == 3

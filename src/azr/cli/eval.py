@@ -10,14 +10,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from azr.cli.console import console
 from azr.errors import AzrError
-from azr.eval.benchmarks import Benchmark, select
+from azr.eval.benchmarks import select
 from azr.eval.cache import ItemCache
 from azr.eval.data import resolve_data_dir
 from azr.eval.errors import EvalError
 from azr.eval.ledger_rows import write_eval_rows
 from azr.eval.models import ModelChoice, choose_model, load_engine
 from azr.eval.results import EvalReport, compare_table, load_report, report_table, save_report
-from azr.eval.runner import EvalSettings, evaluate
+from azr.eval.runner import BenchSet, EvalSettings, evaluate, load_sets
 
 # Code benchmarks run the reference and the candidate on up to ~1,000 inputs in one child:
 # give children more CPU time and memory than self-play's small programs need.
@@ -50,15 +50,12 @@ def eval_command(
         out.print(compare_table(first, second, f"{first.model} ({compare[0]})", f"{second.model} ({compare[1]})"))
         return
     choice = choose_model(model, checkpoint)
-    benches = select(bench)
-    directory = resolve_data_dir(data_dir)
-    for benchmark in benches:  # fail on missing data before spending a minute loading the model
-        benchmark.load(directory)
+    sets = load_sets(select(bench), resolve_data_dir(data_dir), limit)
     settings = EvalSettings(
         limit=limit, samples=samples, temperature=temperature, max_new_tokens=max_new_tokens, batch_size=batch_size
     )
     result_path = output or choice.default_output()
-    report = _run(choice, benches, settings, directory, result_path, chat_template, dtype, device)
+    report = _run(choice, sets, settings, result_path, chat_template, dtype, device)
     previous = load_report(result_path) if result_path.exists() else None
     save_report(report.merged_into(previous), result_path)
     out.print(report_table(report))
@@ -73,9 +70,8 @@ def _cache_path(result_path: Path) -> Path:
 
 def _run(
     choice: ModelChoice,
-    benches: list[Benchmark],
+    sets: list[BenchSet],
     settings: EvalSettings,
-    directory: Path | None,
     result_path: Path,
     chat_template: str,
     dtype: str,
@@ -89,7 +85,7 @@ def _run(
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
     with Executor(ExecutorConfig(**_EXECUTOR_SETTINGS)) as runner, Progress(*columns, console=console) as progress:
         try:
-            report = evaluate(benches, engine, runner, settings, choice.key, directory, cache, progress, choice.step)
+            report = evaluate(sets, engine, runner, settings, choice.key, cache, progress, choice.step)
         except KeyboardInterrupt:
             raise EvalError(f"interrupted; {len(cache)} finished items are kept in {cache.path}: run the same command to resume") from None
     report.model = choice.label

@@ -3,7 +3,7 @@
 from azr.eval.benchmarks import Benchmark, Judgement, Record, all_benchmarks, register, select
 from azr.eval.in_training import evaluate_in_training
 from azr.eval.results import BenchResult, EvalReport
-from azr.eval.runner import EvalSettings, evaluate, run_benchmark
+from azr.eval.runner import EvalSettings, evaluate, load_sets, run_benchmark
 
 __all__ = [
     "BenchResult",
@@ -15,6 +15,7 @@ __all__ = [
     "all_benchmarks",
     "evaluate",
     "evaluate_in_training",
+    "load_sets",
     "register",
     "run_benchmark",
     "select",

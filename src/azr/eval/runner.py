@@ -24,6 +24,9 @@ from azr.eval.results import BenchResult, EvalReport, now_utc
 from azr.executor.types import SnippetRunner
 
 
+BenchSet = tuple[Benchmark, Sequence[Record]]
+
+
 class Generator(Protocol):
     """What evaluation needs of an engine: completions for a batch of prompts."""
 
@@ -143,20 +146,23 @@ def run_benchmark(
     )
 
 
+def load_sets(benches: Sequence[Benchmark], data_dir: Path | None, limit: int | None) -> list[BenchSet]:
+    """Each benchmark with its first ``limit`` records; run before loading a model so missing data fails fast."""
+    return [(bench, bench.load(data_dir)[:limit]) for bench in benches]
+
+
 def evaluate(
-    benches: Sequence[Benchmark],
+    sets: Sequence[BenchSet],
     generator: Generator,
     runner: SnippetRunner,
     settings: EvalSettings,
     model_id: str,
-    data_dir: Path | None,
     cache: ItemCache | None = None,
     progress: Progress | None = None,
     step: int | None = None,
 ) -> EvalReport:
-    """Evaluate each benchmark in turn (the first ``settings.limit`` records of each)."""
+    """Evaluate each (benchmark, records) set in turn."""
     report = EvalReport(model=model_id, created=now_utc(), benches={}, step=step)
-    for bench in benches:
-        records = bench.load(data_dir)[: settings.limit]
+    for bench, records in sets:
         report.benches[bench.name] = run_benchmark(bench, records, generator, runner, settings, model_id, cache, progress)
     return report
