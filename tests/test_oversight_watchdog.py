@@ -44,6 +44,13 @@ def test_vetoes_out_of_scope_tasks(watchdog: TaskWatchdog, program: str, message
     assert kind in {f.kind for f in decision.findings}
 
 
+def test_policy_findings_point_at_the_offending_line(watchdog: TaskWatchdog) -> None:
+    program = "def f(p):\n    data = open(p).read()\n    return data"
+    [finding] = [f for f in watchdog.review_task(TaskText("deduction", program)) if f.kind == "safety_policy"]
+    assert finding.span is not None and finding.span.text == "    data = open(p).read()"
+    assert program[finding.span.start:finding.span.end] == finding.span.text
+
+
 def test_content_findings_carry_the_matching_span(watchdog: TaskWatchdog) -> None:
     message = "f returns the text of /etc/passwd after stripping it"
     finding = next(f for f in watchdog.review_task(TaskText("induction", "def f(x):\n    return x", (), message))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from azr.oversight.config import WatchdogConfig
-from azr.oversight.decision import Finding
+from azr.oversight.decision import Finding, Span
 from azr.oversight.errors import OversightConfigError
 from azr.oversight.events import Event
 from azr.oversight.lexicon import build_lexicon
@@ -82,7 +82,8 @@ class TaskWatchdog:
         if self.safety_policy is not None and task.program.strip():
             findings.extend(
                 Finding(monitor=self.name, kind="safety_policy", severity="high", verdict="veto",
-                        reason=f"the AST safety policy rejects the program: {violation}")
+                        reason=f"the AST safety policy rejects the program: {violation}",
+                        span=_line_span(task.program, violation.line))
                 for violation in self.safety_policy.check(task.program)
                 if violation.kind != "syntax"
             )
@@ -92,3 +93,13 @@ class TaskWatchdog:
         if self.classifier is not None:
             findings.extend(self.classifier(task))
         return findings
+
+
+def _line_span(program: str, line: int) -> Span | None:
+    """The whole source line a policy violation sits on (lines count from 1)."""
+    lines = program.splitlines(keepends=True)
+    if not 1 <= line <= len(lines):
+        return None
+    start = sum(len(text) for text in lines[: line - 1])
+    text = lines[line - 1].rstrip("\n")
+    return Span(field="program", start=start, end=start + len(text), text=text)
