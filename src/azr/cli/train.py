@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from statistics import mean
-from typing import Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 from rich.console import Group
@@ -13,10 +13,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from azr.cli.console import console
-from azr.selfplay.config import PRESETS, load_run_config
-from azr.selfplay.loop import StepOutcome
-from azr.oversight import ActionKind
-from azr.selfplay.trainer import RunSummary, Trainer
+
+if TYPE_CHECKING:
+    from azr.selfplay.trainer import RunSummary, Trainer
 
 ROLES = ("propose", "solve")
 
@@ -24,13 +23,18 @@ ROLES = ("propose", "solve")
 def train(
     overrides: Optional[list[str]] = typer.Argument(None, help="Config overrides, e.g. selfplay.references=4 engine.lr=1e-6"),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config file."),
-    preset: Optional[str] = typer.Option(None, "--preset", "-p", help=f"Named preset: {', '.join(PRESETS)}."),
+    preset: Optional[str] = typer.Option(None, "--preset", "-p", help="Named preset: paper, cpu-small or smoke."),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Model: short name, HF id, directory or GGUF file."),
     steps: Optional[int] = typer.Option(None, "--steps", "-n", help="Number of self-play steps."),
     run_dir: Optional[Path] = typer.Option(None, "--run-dir", help="Where to write the run (default runs/<time>)."),
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the run in this directory exactly."),
 ) -> None:
     """Run Absolute Zero self-play: propose, validate, solve, verify, update, record."""
+    # Imported here so that other commands do not pay for torch at start-up.
+    from azr.oversight import ActionKind
+    from azr.selfplay.config import load_run_config
+    from azr.selfplay.trainer import Trainer
+
     if resume is not None:
         if config or preset or model or steps is not None or run_dir or overrides:
             raise typer.BadParameter("--resume takes no other settings: the run's own config.yaml is used")
@@ -75,7 +79,7 @@ def _train_live(trainer: Trainer) -> RunSummary:
         return Group(progress, _step_table(latest, trainer.config.selfplay.task_types))
 
     with Live(view(), console=console, refresh_per_second=2, transient=False) as live:
-        def on_step(outcome: StepOutcome) -> None:
+        def on_step(outcome: Any) -> None:
             latest.clear()
             latest.update(outcome.metrics)
             progress.update(task, completed=outcome.step)
