@@ -53,7 +53,7 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def _hf_generate_tokens(engine: Engine, prompts: list[list[int]], max_new_tokens: int) -> int:
+def _hf_generate_tokens(engine: Engine, prompts: list[list[int]], max_new_tokens: int, ignore_eos: bool) -> int:
     model, tokenizer = engine.backend.model, engine.tokenizer
     width = max(len(p) for p in prompts)
     pad = tokenizer.pad_token_id
@@ -62,7 +62,7 @@ def _hf_generate_tokens(engine: Engine, prompts: list[list[int]], max_new_tokens
     with torch.inference_mode():
         out = model.generate(
             input_ids=ids, attention_mask=mask, do_sample=True, temperature=1.0, top_p=1.0, top_k=0,
-            max_new_tokens=max_new_tokens, pad_token_id=pad,
+            max_new_tokens=max_new_tokens, min_new_tokens=max_new_tokens if ignore_eos else 0, pad_token_id=pad,
         )
     stop_ids = engine.backend.stop_token_ids
     total = 0
@@ -73,7 +73,9 @@ def _hf_generate_tokens(engine: Engine, prompts: list[list[int]], max_new_tokens
 
 
 def bench_generation(args: argparse.Namespace) -> Table:
-    table = Table(title=f"Generation, {args.max_new_tokens} new tokens, T=1.0 (tokens/s, higher is better)")
+    work = "natural end-of-text" if args.natural_eos else "end-of-text ignored, equal work"
+    title = f"Generation, up to {args.max_new_tokens} new tokens, T=1.0, {work} (tokens/s, higher is better)"
+    table = Table(title=title)
     for column in ("dtype", "batch", "azr Engine.generate", "transformers generate", "azr / transformers"):
         table.add_column(column, justify="right")
     for dtype in args.dtypes:
@@ -82,9 +84,13 @@ def bench_generation(args: argparse.Namespace) -> Table:
             engine.backend.batch_size = batch
             texts = (PROMPTS * (batch // len(PROMPTS) + 1))[:batch]
             encoded = [engine.encode_prompt(t) for t in texts]
-            params = SamplingParams(temperature=1.0, max_new_tokens=args.max_new_tokens, seed=0)
-            engine.generate(texts[:2], SamplingParams(max_new_tokens=4, seed=1))  # warm-up
-            _hf_generate_tokens(engine, encoded[:2], 4)
+            ignore_eos = not args.natural_eos
+            params = SamplingParams(temperature=1.0, max_new_tokens=args.max_new_tokens, seed=0, ignore_eos=ignore_eos)
+            # Warm-up. A GPU picks kernels the first time it meets a shape, so there both
+            # run once at full size before timing; a CPU needs only a small first call.
+            warm = (texts, args.max_new_tokens) if engine.device.type == "cuda" else (texts[:2], 4)
+            engine.generate(warm[0], SamplingParams(max_new_tokens=warm[1], seed=1, ignore_eos=ignore_eos))
+            _hf_generate_tokens(engine, [engine.encode_prompt(t) for t in warm[0]], warm[1], ignore_eos)
             ours = theirs = 0.0
             for _ in range(args.repeats):
                 _sync(engine.device)
@@ -93,7 +99,7 @@ def bench_generation(args: argparse.Namespace) -> Table:
                 _sync(engine.device)
                 ours += tokens / (time.perf_counter() - start)
                 start = time.perf_counter()
-                tokens = _hf_generate_tokens(engine, encoded, args.max_new_tokens)
+                tokens = _hf_generate_tokens(engine, encoded, args.max_new_tokens, ignore_eos)
                 _sync(engine.device)
                 theirs += tokens / (time.perf_counter() - start)
             ours, theirs = ours / args.repeats, theirs / args.repeats
@@ -176,7 +182,7 @@ def bench_update(args: argparse.Namespace) -> Table:
     for column in ("dtype", "log-probs", "seconds", "peak memory (MiB)"):
         table.add_column(column, justify="right")
     context = multiprocessing.get_context("spawn")
-    for dtype in args.dtypes:
+    for dtype in args.update_dtypes:
         for mode, label in (("full", "full logits (baseline)"), ("chunked", "azr chunked")):
             queue = context.Queue()
             child = context.Process(
@@ -200,7 +206,9 @@ def machine() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", default="1,8,32", help="generation batch sizes, comma-separated")
-    parser.add_argument("--dtypes", default="float32,bfloat16")
+    parser.add_argument("--dtypes", default="float32,bfloat16", help="for generation")
+    parser.add_argument("--update-dtypes", default="float32,bfloat16")
+    parser.add_argument("--natural-eos", action="store_true", help="stop rows at end-of-text (unequal work)")
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--update-seqs", type=int, default=16)
@@ -212,6 +220,7 @@ def main() -> None:
     args = parser.parse_args()
     args.batches = [int(b) for b in args.batches.split(",")]
     args.dtypes = args.dtypes.split(",")
+    args.update_dtypes = args.update_dtypes.split(",")
     console.print(f"machine: {machine()}")
     tables = []
     if not args.skip_generation:

@@ -21,11 +21,8 @@ def _config(**overrides) -> EngineConfig:
 
 @pytest.fixture(scope="module")
 def engine() -> Engine:
-    return Engine.from_config(_config())
-
-
-def _tolerance(engine: Engine) -> float:
-    return 2e-3 if engine.dtype == torch.float32 else 0.15
+    # float32 on every device, so the log-prob check can be tight.
+    return Engine.from_config(_config(dtype="float32"))
 
 
 def test_generation_logprobs_match_a_separate_forward_pass(engine):
@@ -42,7 +39,7 @@ def test_generation_logprobs_match_a_separate_forward_pass(engine):
             -1, torch.tensor(rollout.completion_ids, device=engine.device)[:, None]
         )
         diff = (expected.squeeze(-1).cpu() - torch.tensor(rollout.logprobs)).abs().max().item()
-        assert diff < _tolerance(engine), f"log-probs differ by {diff}"
+        assert diff < 2e-3, f"log-probs differ by {diff}"
 
 
 def test_stop_strings_truncate_ids_logprobs_and_text(engine):
@@ -94,7 +91,7 @@ def _first_exp_avg(engine: Engine) -> torch.Tensor:
 
 
 def test_checkpoint_reloads_identically_and_resumes_the_optimizer(tmp_path):
-    config = _config(lr=1e-5)
+    config = _config(lr=1e-5, dtype="float32")
     engine = Engine.from_config(config)
     rollouts = engine.generate(PROMPTS, SamplingParams(temperature=1.0, max_new_tokens=6, n=2, seed=1))
     samples = [r.to_sample(float(i % 2), f"g{i % 3}") for i, r in enumerate(rollouts)]
@@ -121,4 +118,10 @@ def test_checkpoint_reloads_identically_and_resumes_the_optimizer(tmp_path):
     torch.set_rng_state(rng_at_save)
     resumed.update(samples)
     for mine, theirs in zip(engine.policy.parameters(), resumed.policy.parameters()):
-        assert torch.equal(mine, theirs)
+        if engine.device.type == "cpu":
+            assert torch.equal(mine, theirs)
+        else:
+            # GPU backward kernels add in varying order, and Adam turns that noise into a
+            # whole step where a gradient is near zero; a fresh optimizer misses almost everywhere.
+            agree = ((mine - theirs).abs() <= 1e-3 * config.lr).float().mean().item()
+            assert agree > 0.999

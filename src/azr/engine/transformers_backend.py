@@ -52,13 +52,17 @@ class TransformersBackend:
         if params.seed is not None:
             generator = torch.Generator(device=self.device).manual_seed(params.seed)
         stops = StopStrings(self.tokenizer, params.stop)
+        stop_token_ids = set() if params.ignore_eos else self.stop_token_ids
         results: list[Completion | None] = [None] * len(requests)
         was_training = self.model.training
         self.model.eval()
         try:
             for start in range(0, len(order), self.batch_size):
                 batch = order[start : start + self.batch_size]
-                for k, completion in zip(batch, self._generate_batch([requests[k] for k in batch], params, generator, stops)):
+                completions = self._generate_batch(
+                    [requests[k] for k in batch], params, generator, stops, stop_token_ids
+                )
+                for k, completion in zip(batch, completions):
                     results[k] = completion
         finally:
             self.model.train(was_training)
@@ -75,7 +79,12 @@ class TransformersBackend:
 
     @torch.inference_mode()
     def _generate_batch(
-        self, prompts: list[list[int]], params: SamplingParams, generator: torch.Generator | None, stops: StopStrings
+        self,
+        prompts: list[list[int]],
+        params: SamplingParams,
+        generator: torch.Generator | None,
+        stops: StopStrings,
+        stop_token_ids: set[int],
     ) -> list[Completion]:
         ids, mask = self._left_padded(prompts)
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
@@ -98,7 +107,7 @@ class TransformersBackend:
                 request = rows[row]
                 tokens[request].append(token)
                 logprobs[request].append(logprob)
-                if token in self.stop_token_ids or (stops and stops.seen_in_tail(tokens[request])):
+                if token in stop_token_ids or (stops and stops.seen_in_tail(tokens[request])):
                     finish[request] = "stop"
                     alive[row] = False
             if not any(alive) or step == params.max_new_tokens - 1:

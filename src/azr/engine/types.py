@@ -11,7 +11,11 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class SamplingParams:
-    """How to sample. ``n`` completions are drawn for every prompt."""
+    """How to sample. ``n`` completions are drawn for every prompt.
+
+    ``ignore_eos`` keeps sampling past end-of-text until ``max_new_tokens`` or a stop
+    string (for benchmarks that must compare equal amounts of work).
+    """
 
     temperature: float = 1.0
     top_p: float = 1.0
@@ -19,6 +23,7 @@ class SamplingParams:
     stop: tuple[str, ...] = ()
     n: int = 1
     seed: int | None = None
+    ignore_eos: bool = False
 
 
 @dataclass(frozen=True)
