@@ -60,7 +60,7 @@ class RunConfig(StrictModel):
 PRESETS: dict[str, dict[str, Any]] = {
     "paper": {
         "steps": 500,
-        "engine": {"lr": 1e-6, "kl_coef": 0.0},
+        "engine": {"lr": 1e-6, "kl_coef": 0.0, "chat_template": "off"},
         "selfplay": {
             "proposals_per_type": 64,
             "solves_per_type": 64,
@@ -74,7 +74,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "cpu-small": {
         "steps": 20,
         "checkpoint_every": 5,
-        "engine": {"lr": 1e-6, "dtype": "float32"},
+        "engine": {"lr": 1e-6, "dtype": "float32", "chat_template": "off"},
         "selfplay": {
             "proposals_per_type": 4,
             "solves_per_type": 4,
@@ -90,7 +90,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "smoke": {
         "steps": 2,
         "checkpoint_every": 1,
-        "engine": {"lr": 1e-6, "dtype": "float32"},
+        "engine": {"lr": 1e-6, "dtype": "float32", "chat_template": "off"},
         "selfplay": {
             "proposals_per_type": 2,
             "solves_per_type": 2,
