@@ -12,6 +12,8 @@ from typing import Sequence
 
 from azr.executor.types import ExecResult, Snippet
 
+DEFAULT_TIMEOUT_S = 5.0  # the executor config's default_timeout_s, for snippets that leave it unset
+
 
 class _Timeout(BaseException):
     pass
@@ -34,7 +36,7 @@ class InProcessTestRunner:
     def _run(self, snippet: Snippet) -> ExecResult:
         namespace: dict[str, object] = {"__name__": "__main__"}
         previous = signal.signal(signal.SIGALRM, _on_alarm)
-        signal.setitimer(signal.ITIMER_REAL, snippet.timeout_s)
+        signal.setitimer(signal.ITIMER_REAL, snippet.timeout_s if snippet.timeout_s is not None else DEFAULT_TIMEOUT_S)
         try:
             exec(compile(snippet.code, "<snippet>", "exec"), namespace)
             value = eval(snippet.call, namespace) if snippet.call else None
