@@ -131,7 +131,9 @@ def _text_samples(engine: Engine, count: int, length: int) -> list[TrainSample]:
     # Old log-probs from the model itself, so ratios start near one as in training.
     with torch.no_grad():
         for sample in samples:
-            batch = PackedBatch.build([sample.prompt_ids], [sample.completion_ids], [1.0], engine.tokenizer.pad_token_id, engine.device)
+            batch = PackedBatch.build(
+                [sample.prompt_ids], [sample.completion_ids], [1.0], engine.tokenizer.pad_token_id, engine.device
+            )
             with autocast(engine.device, engine.dtype):
                 sample.old_logprobs[:] = completion_logprobs(engine.policy, batch, 4096)[0].tolist()
     return samples

@@ -35,7 +35,9 @@ class EngineConfig(StrictModel):
         None, ge=1, description="sequences per optimizer step; None makes each update one step (the paper's setting)"
     )
     micro_batch_size: int = Field(4, ge=1, description="sequences per forward/backward (gradient accumulation)")
-    kl_coef: float = Field(0.0, ge=0, description="weight of the KL penalty to a frozen reference; 0 keeps no reference")
+    kl_coef: float = Field(
+        0.0, ge=0, description="weight of the KL penalty to a frozen reference; 0 keeps no reference"
+    )
     entropy_coef: float = Field(0.0, ge=0)
     max_grad_norm: float = Field(1.0, gt=0)
     lora: LoraSettings | None = None

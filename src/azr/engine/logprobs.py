@@ -29,7 +29,12 @@ class PackedBatch:
 
     @classmethod
     def build(
-        cls, prompts: list[list[int]], completions: list[list[int]], temperatures: list[float], pad_id: int, device: torch.device
+        cls,
+        prompts: list[list[int]],
+        completions: list[list[int]],
+        temperatures: list[float],
+        pad_id: int,
+        device: torch.device,
     ) -> "PackedBatch":
         width = max(len(p) + len(c) for p, c in zip(prompts, completions))
         ids = torch.full((len(prompts), width), pad_id, dtype=torch.long)

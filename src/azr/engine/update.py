@@ -41,7 +41,9 @@ class _Totals:
 class PolicyUpdater:
     """Owns the optimizer (and the frozen reference, when a KL term is asked for)."""
 
-    def __init__(self, policy: PreTrainedModel, config: EngineConfig, device: torch.device, dtype: torch.dtype, pad_id: int) -> None:
+    def __init__(
+        self, policy: PreTrainedModel, config: EngineConfig, device: torch.device, dtype: torch.dtype, pad_id: int
+    ) -> None:
         self.policy = policy
         self.config = config
         self.device = device
