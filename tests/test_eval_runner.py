@@ -78,6 +78,9 @@ def test_an_interrupted_run_resumes_from_the_cache_without_regenerating(tmp_path
     assert sum(len(prompts) for prompts, _ in second.calls) == 2
     rows = [json.loads(line) for line in cache_path.read_text().splitlines() if line.startswith('{"key": "') and line.endswith("}")]
     assert sorted(row["item"] for row in rows) == ["p0", "p1", "p2", "p3", "p4"]
+    # The reported time covers cached items too: it is the sum of every item's share.
+    assert all(row["seconds"] > 0 for row in rows)
+    assert result.seconds == pytest.approx(sum(row["seconds"] for row in rows))
 
 
 def test_a_different_model_or_setting_does_not_reuse_cached_items(tmp_path: Path) -> None:

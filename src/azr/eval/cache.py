@@ -20,7 +20,11 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ItemResult:
-    """Everything decided about one item: one entry per sample in each list."""
+    """Everything decided about one item: one entry per sample in each list.
+
+    ``seconds`` is the item's share of its batch's generation and judging time, so a
+    resumed run can still say what the whole benchmark cost.
+    """
 
     bench: str
     item: str
@@ -28,6 +32,7 @@ class ItemResult:
     answers: list[str | None]
     correct: list[bool]
     reasons: list[str]
+    seconds: float = 0.0
 
     @property
     def n_correct(self) -> int:

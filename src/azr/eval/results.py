@@ -20,7 +20,11 @@ def now_utc() -> str:
 
 @dataclass
 class BenchResult:
-    """One benchmark's scores. ``pass_at`` maps k to the mean unbiased pass@k over items."""
+    """One benchmark's scores. ``pass_at`` maps k to the mean unbiased pass@k over items.
+
+    ``seconds`` is generation plus judging time of all its items, cached ones included
+    (items cached by older versions count 0); ``computed`` is how many this run did.
+    """
 
     name: str
     title: str

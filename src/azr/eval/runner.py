@@ -108,14 +108,15 @@ def run_benchmark(
         results = {key: hit for key in keys if (hit := cache.get(key)) is not None}
     pending = [i for i, key in enumerate(keys) if key not in results]
     task = progress.add_task(bench.title, total=len(records), completed=len(records) - len(pending)) if progress else None
-    started = time.perf_counter()
     for start in range(0, len(pending), settings.batch_size):
         batch = pending[start : start + settings.batch_size]
+        started = time.perf_counter()
         rollouts = generator.generate([prompts[i] for i in batch], params)
         per_prompt = _completions(rollouts, len(batch), params.stop)
         flat_records = [records[i] for i, texts in zip(batch, per_prompt) for _ in texts]
         flat_texts = [text for texts in per_prompt for text in texts]
         judgements = iter(bench.judge(flat_records, flat_texts, runner))
+        share = (time.perf_counter() - started) / len(batch)
         for i, texts in zip(batch, per_prompt):
             verdicts = [next(judgements) for _ in texts]
             item = ItemResult(
@@ -125,13 +126,13 @@ def run_benchmark(
                 answers=[v.answer for v in verdicts],
                 correct=[v.correct for v in verdicts],
                 reasons=[v.reason for v in verdicts],
+                seconds=share,
             )
             results[keys[i]] = item
             if cache is not None:
                 cache.put(keys[i], item)
         if progress is not None and task is not None:
             progress.advance(task, len(batch))
-    seconds = time.perf_counter() - started
     counts = [(len(results[key].correct), results[key].n_correct) for key in keys]
     return BenchResult(
         name=bench.name,
@@ -139,7 +140,7 @@ def run_benchmark(
         n_items=len(records),
         samples=settings.samples,
         pass_at={k: mean_pass_at_k(counts, k) for k in report_ks(settings.samples)},
-        seconds=seconds,
+        seconds=sum(results[key].seconds for key in keys),
         computed=len(pending),
         limit=settings.limit,
         sampling=sampling,
