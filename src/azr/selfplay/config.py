@@ -99,8 +99,8 @@ PRESETS: dict[str, dict[str, Any]] = {
             "buffer_capacity": 64,
             "seed_tasks_per_type": 2,
             "max_seeding_rounds": 1,
-            "proposer": {"temperature": 0.8, "max_new_tokens": 96},
-            "solver": {"temperature": 0.8, "max_new_tokens": 48},
+            "proposer": {"temperature": 0.8, "max_new_tokens": 64},
+            "solver": {"temperature": 0.8, "max_new_tokens": 32},
         },
     },
 }
