@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+from pathlib import Path
 
 import pytest
 
@@ -17,12 +18,15 @@ from azr.selfplay.trainer import Trainer
 
 pytestmark = pytest.mark.model
 
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks"
+EVAL = ["eval.every_n_steps=2", "eval.limit=2", f"eval.data_dir={DATA}"] if DATA.is_dir() else []
+
 
 @pytest.fixture(scope="module")
 def interrupted_then_resumed(tmp_path_factory):
     """Run step 1, stop it with SIGINT as a user would, then resume to the end."""
     run_dir = tmp_path_factory.mktemp("smoke") / "run"
-    config = load_run_config(preset="smoke", overrides=["steps=2", "seed=1"])
+    config = load_run_config(preset="smoke", overrides=["steps=2", "seed=1", *EVAL])
     trainer = Trainer.new(config, run_dir)
 
     def interrupt_after_first_step(outcome):
@@ -84,3 +88,16 @@ def test_buffers_grew_or_the_ledger_says_why(interrupted_then_resumed):
             assert all(second.history[-1][f"buffer/{name}"] >= 0 for name in ("deduction", "abduction"))
     finally:
         ledger.close()
+
+
+@pytest.mark.skipif(not EVAL, reason=f"shared benchmark data not found at {DATA}")
+def test_in_training_eval_rows_land_in_the_ledger_at_their_step(interrupted_then_resumed):
+    run_dir, _, second = interrupted_then_resumed
+    ledger = Ledger.open(run_dir, readonly=True)
+    try:
+        rows = list(ledger.records(kind="eval"))
+    finally:
+        ledger.close()
+    assert {r.payload.get("bench") for r in rows} == {"cruxeval-o", "cruxeval-i"}
+    assert all(r.step == 2 for r in rows)
+    assert "eval/cruxeval-o" in second.history[-1]

@@ -42,6 +42,14 @@ class SelfPlayConfig(StrictModel):
     solver: SamplingSettings = SamplingSettings()
 
 
+class InTrainingEvalConfig(StrictModel):
+    """A fixed CRUXEval-O/I subset scored greedily every N steps (0 turns it off)."""
+
+    every_n_steps: int = Field(0, ge=0)
+    limit: int = Field(16, ge=1, description="items of each benchmark, the same ones every time")
+    data_dir: Path | None = Field(None, description="benchmark data; AZR_DATA_DIR when unset")
+
+
 class RunConfig(StrictModel):
     """Everything a run needs; written to RUN_DIR/config.yaml so a resume reads the same."""
 
@@ -55,6 +63,7 @@ class RunConfig(StrictModel):
     tasks: TasksConfig = TasksConfig()
     selfplay: SelfPlayConfig = SelfPlayConfig()
     oversight: OversightConfig = OversightConfig()
+    eval: InTrainingEvalConfig = InTrainingEvalConfig()
 
 
 PRESETS: dict[str, dict[str, Any]] = {

@@ -149,6 +149,8 @@ class Trainer:
         last_saved = start - 1
         for step in range(start, self.config.steps + 1):
             outcome = loop.step(step)
+            if self.config.eval.every_n_steps and step % self.config.eval.every_n_steps == 0:
+                outcome.metrics.update(self._evaluate(engine, loop, ledger, step))
             summary.last_step = step
             summary.history.append(outcome.metrics)
             sink.write(step, outcome.metrics)
@@ -171,6 +173,15 @@ class Trainer:
         if summary.last_step > last_saved:
             self._checkpoint(engine, ledger, summary.last_step)
         return summary
+
+    def _evaluate(self, engine: Engine, loop: SelfPlayLoop, ledger: Ledger, step: int) -> dict[str, float]:
+        """In-training CRUXEval scores, written to the ledger as ``eval`` rows and to the metrics."""
+        from azr.eval.data import resolve_data_dir
+        from azr.eval.in_training import evaluate_in_training
+
+        data_dir = resolve_data_dir(self.config.eval.data_dir)
+        scores = evaluate_in_training(engine, loop.runner, data_dir, self.config.eval.limit, step, ledger)
+        return {f"eval/{name}": score for name, score in scores.items()}
 
     def _engine_and_start(self, ledger: Ledger) -> tuple[Engine, int]:
         """A new run starts at step 1 after seeding; a resume starts after its checkpoint."""
