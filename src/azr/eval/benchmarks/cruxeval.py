@@ -58,6 +58,13 @@ def answer_text(completion: str) -> str:
     return lines[0] if lines else ""
 
 
+def _single_equality(node: ast.expr) -> ast.Compare | None:
+    """``a == b`` (one comparison, equality), which models write when they restate the call."""
+    if isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], ast.Eq):
+        return node
+    return None
+
+
 def _calls_f(tree: ast.AST) -> bool:
     return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "f" for n in ast.walk(tree))
 
@@ -112,8 +119,9 @@ class CruxEvalOutput(_CruxEval):
             value = ast.parse(answer, mode="eval").body
         except SyntaxError:
             return "answer is not a Python expression"
-        if isinstance(value, ast.Compare) and len(value.ops) == 1 and isinstance(value.ops[0], ast.Eq):
-            value = value.comparators[0]  # the model restated the call: "f(...) == value"
+        restated = _single_equality(value)
+        if restated is not None:
+            value = restated.comparators[0]  # the model restated the call: "f(...) == value"
         if _calls_f(value):
             return "answer calls f instead of predicting its value"
         predicted = ast.unparse(value)
@@ -137,8 +145,9 @@ class CruxEvalInput(_CruxEval):
             body = ast.parse(answer, mode="eval").body
         except SyntaxError:
             return "answer is not a call f(...)"
-        if isinstance(body, ast.Compare) and len(body.ops) == 1 and isinstance(body.ops[0], ast.Eq):
-            body = body.left  # the model restated "== output" after its call
+        restated = _single_equality(body)
+        if restated is not None:
+            body = restated.left  # the model restated "== output" after its call
         if not (isinstance(body, ast.Call) and isinstance(body.func, ast.Name) and body.func.id == "f"):
             return "answer is not a call f(...)"
         if any(_calls_f(arg) for arg in [*body.args, *body.keywords]):
