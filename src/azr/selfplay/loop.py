@@ -14,7 +14,7 @@ import random
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 from azr.buffers import BufferSet
 from azr.engine import Engine
@@ -387,7 +387,7 @@ class SelfPlayLoop:
                     tx.append("attempt", attempt_payload(attempt))
             for attempt in attempts:
                 sample_ids.append(tx.append("attempt", attempt_payload(attempt)))
-            for record_id, sample, advantage in zip(sample_ids, samples, _pad(advantages, len(samples))):
+            for record_id, sample, advantage in zip(sample_ids, samples, advantages, strict=True):
                 tx.append("advantage", {"record_id": record_id, "group": sample.group,
                                         "reward": sample.reward, "advantage": advantage})
             joining: set[str] = set()
@@ -401,8 +401,3 @@ class SelfPlayLoop:
                 tx.append(kind, payload)
             tx.append("step_metrics", metrics)
 
-
-def _pad(values: list[float], length: int) -> Iterator[float | None]:
-    """Advantages align with samples; an engine that returns none yields None per sample."""
-    for index in range(length):
-        yield values[index] if index < len(values) else None
