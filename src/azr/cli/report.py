@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
-
 from enum import Enum
+from typing import Optional
 
 import typer
 
 from azr.cli.console import console
-from azr.report.build import build_report
-from azr.report.config import ReportConfig
-from azr.report.dashboard import DEFAULT_HOST, DEFAULT_PORT, Dashboard
+from azr.report.config import DEFAULT_HOST, DEFAULT_PORT, ReportConfig
 
 EMBEDDER_HELP = "How proposals are embedded for the family map: ast (fast) or minilm (adds a sentence model)."
 
@@ -28,6 +25,8 @@ def report(
     embedder: EmbedderChoice = typer.Option(EmbedderChoice.ast, "--embedder", help=EMBEDDER_HELP),
 ) -> None:
     """Write one self-contained HTML report of a run (opens offline, no CDN)."""
+    from azr.report.build import build_report
+
     path = build_report(run_dir, out, ReportConfig(embedder=embedder.value))
     console.print(f"[bold]report:[/] {path} ({path.stat().st_size / 2**20:.1f} MiB)")
     typer.echo(str(path))
@@ -41,6 +40,8 @@ def dashboard(
     poll: float = typer.Option(2.0, "--poll", help="Seconds between looks at the ledger."),
 ) -> None:
     """Serve the report's views live on localhost, redrawn as the run's ledger grows (read-only)."""
+    from azr.report.dashboard import Dashboard
+
     live = Dashboard(run_dir, ReportConfig(embedder=embedder.value), host=host, port=port, poll_s=poll)
     if host not in ("127.0.0.1", "localhost", "::1"):
         console.print(f"[yellow]warning:[/] serving on {host}: anyone who can reach it can read the run's tasks")

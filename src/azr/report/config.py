@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from azr.config import StrictModel
-from azr.report.embed import Embedder
+
+Embedder = Literal["ast", "minilm"]
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
 
 
 class ReportConfig(StrictModel):

@@ -17,15 +17,12 @@ from pathlib import Path
 
 from azr.errors import AzrError
 from azr.ledger import Ledger
-from azr.report.config import ReportConfig
+from azr.report.config import DEFAULT_HOST, DEFAULT_PORT, ReportConfig
 from azr.report.page import PLOTLY_URL, live_page, plotly_js, script_json
 from azr.report.snapshot import LedgerFollower
 from azr.report.views import build_views
 
 log = logging.getLogger(__name__)
-
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8765
 
 
 class DashboardError(AzrError):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from sklearn.decomposition import TruncatedSVD
@@ -19,11 +19,11 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
 from azr.errors import AzrError
+from azr.report.config import Embedder
 from azr.report.features import program_tokens
 
 log = logging.getLogger(__name__)
 
-Embedder = Literal["ast", "minilm"]
 AST_DIMENSIONS = 32
 
 

@@ -15,7 +15,8 @@ import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 
-from azr.report.embed import Embedder, embed_programs
+from azr.report.config import Embedder
+from azr.report.embed import embed_programs
 from azr.report.snapshot import ProposalRow
 
 RECENT_FRACTION = 0.25
