@@ -91,18 +91,20 @@ def bench_generation(args: argparse.Namespace) -> Table:
             warm = (texts, args.max_new_tokens) if engine.device.type == "cuda" else (texts[:2], 4)
             engine.generate(warm[0], SamplingParams(max_new_tokens=warm[1], seed=1, ignore_eos=ignore_eos))
             _hf_generate_tokens(engine, [engine.encode_prompt(t) for t in warm[0]], warm[1], ignore_eos)
-            ours = theirs = 0.0
-            for _ in range(args.repeats):
-                _sync(engine.device)
-                start = time.perf_counter()
-                tokens = sum(len(r.completion_ids) for r in engine.generate(texts, params))
-                _sync(engine.device)
-                ours += tokens / (time.perf_counter() - start)
-                start = time.perf_counter()
-                tokens = _hf_generate_tokens(engine, encoded, args.max_new_tokens, ignore_eos)
-                _sync(engine.device)
-                theirs += tokens / (time.perf_counter() - start)
-            ours, theirs = ours / args.repeats, theirs / args.repeats
+            runners = {
+                "ours": lambda: sum(len(r.completion_ids) for r in engine.generate(texts, params)),
+                "theirs": lambda: _hf_generate_tokens(engine, encoded, args.max_new_tokens, ignore_eos),
+            }
+            rates = {"ours": 0.0, "theirs": 0.0}
+            for repeat in range(args.repeats):
+                # Alternate who goes first, so neither gains from the other's warm caches.
+                for name in ("ours", "theirs") if repeat % 2 == 0 else ("theirs", "ours"):
+                    _sync(engine.device)
+                    start = time.perf_counter()
+                    tokens = runners[name]()
+                    _sync(engine.device)
+                    rates[name] += tokens / (time.perf_counter() - start)
+            ours, theirs = rates["ours"] / args.repeats, rates["theirs"] / args.repeats
             table.add_row(dtype, str(batch), f"{ours:.1f}", f"{theirs:.1f}", f"{ours / theirs:.2f}x")
             console.print(f"  {dtype} batch {batch}: azr {ours:.1f} tok/s, transformers {theirs:.1f} tok/s")
         del engine

@@ -8,7 +8,8 @@ from typing import Iterator
 import pytest
 
 from azr.eval.benchmarks import select
-from azr.eval.benchmarks.cruxeval import answer_text
+from azr.eval.benchmarks.base import Record
+from azr.eval.benchmarks.cruxeval import _EXAMPLES, answer_text
 from azr.executor import Executor, ExecutorConfig
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks"
@@ -78,3 +79,12 @@ def test_a_runaway_answer_is_a_wrong_answer_not_a_hang(sandbox: Executor) -> Non
     [record] = bench.records([{"id": "loop", "code": "def f(n):\n    while n:\n        pass\n    return n", "input": "0", "output": "0"}])
     judged = bench.judge([record, record], ["f(0)", "f(1)"], sandbox)
     assert [j.correct for j in judged] == [True, False]
+
+
+def test_every_worked_example_in_the_prompts_is_judged_correct_by_its_own_benchmark(sandbox: Executor) -> None:
+    out_bench, in_bench = select("cruxeval-o,cruxeval-i")
+    records = [Record(id=f"example-{i}", fields={"code": e.code, "input": e.call_input, "output": e.output}) for i, e in enumerate(_EXAMPLES)]
+    outputs = out_bench.judge(records, [f"{e.output}\n[/ANSWER]" for e in _EXAMPLES], sandbox)
+    inputs = in_bench.judge(records, [f"f({e.call_input})\n[/ANSWER]" for e in _EXAMPLES], sandbox)
+    assert [j.correct for j in outputs + inputs] == [True] * (2 * len(_EXAMPLES))
+    assert len({e.output for e in _EXAMPLES}) == len(_EXAMPLES) >= 3

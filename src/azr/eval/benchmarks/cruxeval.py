@@ -1,7 +1,7 @@
 """CRUXEval: predict a small function's output (deduction) or an input that gives an output (abduction).
 
 These are the in-distribution sets for Absolute Zero: the solver's deduction and abduction
-tasks have the same shape. Both prompts are completion-style with one worked example and
+tasks have the same shape. Both prompts are completion-style with worked examples and
 an ``[ANSWER]`` block, which a base model continues by pattern and an instruct model
 follows as an instruction. Answers are checked the CRUXEval way, by running
 ``output == answer`` (or ``f(answer) == output``) with the function, in the sandbox.
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 from abc import abstractmethod
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 from azr.eval.benchmarks.base import Benchmark, Judgement, Record, failure_reason, register
@@ -22,11 +23,34 @@ _OPEN = "[ANSWER]"
 _CLOSE = "[/ANSWER]"
 _TIMEOUT_S = 5.0
 
-_EXAMPLE_CODE = '''def f(words):
-    kept = [w.upper() for w in words if len(w) > 2]
-    return kept[::-1]'''
-_EXAMPLE_INPUT = "['a', 'cat', 'ox', 'bird']"
-_EXAMPLE_OUTPUT = "['BIRD', 'CAT']"
+
+
+@dataclass(frozen=True)
+class _WorkedExample:
+    code: str
+    call_input: str
+    output: str
+
+
+# Three examples with different return types: with a single one, SmolLM2-135M answered
+# 402 of 800 CRUXEval-O items with that example's output (measured on the full set).
+_EXAMPLES = (
+    _WorkedExample(
+        code="def f(words):\n    kept = [w.upper() for w in words if len(w) > 2]\n    return kept[::-1]",
+        call_input="['a', 'cat', 'ox', 'bird']",
+        output="['BIRD', 'CAT']",
+    ),
+    _WorkedExample(
+        code="def f(n):\n    total = 0\n    for digit in str(n):\n        total += int(digit) * 2\n    return total",
+        call_input="305",
+        output="16",
+    ),
+    _WorkedExample(
+        code="def f(text, sep):\n    return {part: len(part) for part in text.split(sep) if part}",
+        call_input="'ab-c--def', '-'",
+        output="{'ab': 2, 'c': 1, 'def': 3}",
+    ),
+)
 
 _OUTPUT_INTRO = (
     "Each block shows a Python function f and a call to it. Run the code in your head and write "
@@ -109,8 +133,8 @@ class CruxEvalOutput(_CruxEval):
     title = "CRUXEval-O"
 
     def prompt(self, record: Record) -> str:
-        example = _output_block(_EXAMPLE_CODE, _EXAMPLE_INPUT) + f"{_EXAMPLE_OUTPUT}\n{_CLOSE}\n\n"
-        return _OUTPUT_INTRO + example + _output_block(record.fields["code"], record.fields["input"])
+        examples = "".join(_output_block(e.code, e.call_input) + f"{e.output}\n{_CLOSE}\n\n" for e in _EXAMPLES)
+        return _OUTPUT_INTRO + examples + _output_block(record.fields["code"], record.fields["input"])
 
     def _check(self, record: Record, answer: str) -> Snippet | str:
         if not answer:
@@ -137,8 +161,8 @@ class CruxEvalInput(_CruxEval):
     title = "CRUXEval-I"
 
     def prompt(self, record: Record) -> str:
-        example = _input_block(_EXAMPLE_CODE, _EXAMPLE_OUTPUT) + f"f({_EXAMPLE_INPUT})\n{_CLOSE}\n\n"
-        return _INPUT_INTRO + example + _input_block(record.fields["code"], record.fields["output"])
+        examples = "".join(_input_block(e.code, e.output) + f"f({e.call_input})\n{_CLOSE}\n\n" for e in _EXAMPLES)
+        return _INPUT_INTRO + examples + _input_block(record.fields["code"], record.fields["output"])
 
     def _check(self, record: Record, answer: str) -> Snippet | str:
         try:
