@@ -69,6 +69,10 @@ def test_ledger_holds_every_proposal_and_attempt_and_verifies(interrupted_then_r
             assert len(learnability) == len(valid) * config.selfplay.learnability_rollouts
             metrics = list(ledger.records(kind="step_metrics", since_step=step, until_step=step))
             assert len(metrics) == 1
+            # sampling stops at the answer's close: nothing the parser ignores is generated or trained on
+            for record in [*proposals, *attempts]:
+                after_close = record.payload["completion"].partition("</answer>")[2]
+                assert after_close == "", record.payload["completion"]
         kinds = ledger.counts()
         assert kinds.get("run_start") == 1 and kinds.get("resume") == 1
         assert kinds.get("checkpoint", 0) >= 2

@@ -7,6 +7,7 @@ from _inprocess_runner import InProcessTestRunner
 
 from azr.errors import AzrError
 from azr.tasks.base import REWARD_CORRECT, REWARD_MALFORMED, REWARD_WRONG, TaskType
+from azr.tasks.config import InductionConfig, TasksConfig
 from azr.tasks.registry import get_task_type, register, task_type_names
 from azr.tasks.triplet import SEED_TASK, IOPair, Task, hidden_pairs, visible_pairs
 
@@ -184,3 +185,17 @@ def test_seed_tasks_fill_single_pair_types_only():
     assert get_task_type("abduction").seed_tasks(SEED_TASK)[0].task_type == "abduction"
     assert get_task_type("deduction").seed_tasks(SEED_TASK) == [SEED_TASK]
     assert get_task_type("induction").seed_tasks(SEED_TASK) == []
+
+
+def test_induction_proposer_example_shows_as_many_calls_as_a_valid_task_needs():
+    class OneProgram:
+        def sample(self, task_types, k, rng):
+            return [SEED_TASK]
+
+    for num_inputs in (4, 6, 8):
+        config = TasksConfig(induction=InductionConfig(num_inputs=num_inputs, min_pairs=4))
+        prompt = get_task_type("induction", config).proposer_request(OneProgram(), 1, random.Random(0)).prompt
+        example = prompt.split("<answer>")[1].split("</answer>")[0]
+        calls = [line for line in example.splitlines() if line.startswith("f(")]
+        assert len(calls) == len(set(calls)) == num_inputs
+        assert f"{num_inputs} different calls" in prompt

@@ -25,6 +25,11 @@ class SamplingSettings(StrictModel):
     temperature: float = Field(1.0, gt=0.0)
     top_p: float = Field(1.0, gt=0.0, le=1.0)
     max_new_tokens: int = Field(512, ge=8)
+    stop: list[str] = Field(
+        ["</answer>"],
+        description="end a completion at the first of these (kept in it); every prompt ends in an open <answer>, "
+        "so nothing after its close is parsed, and without a stop small models fill the token budget",
+    )
 
 
 class SelfPlayConfig(StrictModel):

@@ -325,6 +325,7 @@ class SelfPlayLoop:
             temperature=settings.temperature,
             top_p=settings.top_p,
             max_new_tokens=settings.max_new_tokens,
+            stop=tuple(settings.stop),
             n=n,
             seed=self.rng.randrange(2**31),
         )

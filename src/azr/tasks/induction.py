@@ -41,15 +41,17 @@ def f(s):
 ```
 <answer>
 Hint: it reverses the text.
-f('abc')
-f('hello')
-f('a b')
+{example_calls}
 </answer>
 
 ```python
 {program}
 ```
 <answer>"""
+
+# The worked example shows as many calls as the proposer is asked for (up to eight): with three shown
+# and four working pairs needed, the default model wrote three and failed validation.
+_EXAMPLE_CALLS = ("f('abc')", "f('hello')", "f('a b')", "f('racecar')", "f('')", "f('Python 3')", "f('xy')", "f('12321')")
 
 SOLVER_TEMPLATE = """Each puzzle lists calls of a Python function f with their results, and a hint. The answer, inside <answer></answer>, is a function f in a python block that gives those results.
 
@@ -82,7 +84,9 @@ class Induction(TaskType):
         if not bases:
             return None
         program = bases[0].program
-        prompt = PROPOSER_TEMPLATE.format(program=program, n=self.config.induction.num_inputs)
+        n = self.config.induction.num_inputs
+        calls = "\n".join(_EXAMPLE_CALLS[:n])
+        prompt = PROPOSER_TEMPLATE.format(program=program, n=n, example_calls=calls)
         return ProposerRequest(task_type=self.name, prompt=prompt, references=[], base_program=program)
 
     def parse_proposal(self, request: ProposerRequest, text: str) -> ParsedProposal:
