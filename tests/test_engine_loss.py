@@ -9,7 +9,7 @@ from transformers import LlamaConfig, LlamaForCausalLM
 
 from azr.engine.logprobs import PackedBatch, completion_logprobs
 from azr.engine.loss import clipped_policy_loss
-from azr.engine.sampling import sample_tokens
+from azr.engine.sampling import draw, sample_tokens
 from azr.engine.stops import StopStrings
 
 
@@ -111,3 +111,12 @@ def test_stop_string_cuts_ids_and_text_together():
     assert text == "x = 1</answer>"
     assert keep == len(text)
     assert stops.cut([ord(c) for c in "no stop here"]) is None
+
+
+def test_draw_follows_the_distribution_and_never_picks_a_zero_probability_token():
+    probs = torch.tensor([[0.5, 0.0, 0.3, 0.2, 0.0], [0.0, 0.0, 0.0, 0.0, 2.0]]).repeat(20000, 1)
+    tokens = draw(probs, torch.Generator().manual_seed(0))
+    first, second = tokens[0::2], tokens[1::2]
+    shares = torch.bincount(first, minlength=5).double() / len(first)
+    assert shares.tolist() == pytest.approx([0.5, 0.0, 0.3, 0.2, 0.0], abs=0.01)
+    assert set(second.tolist()) == {4}  # an unnormalised row with one live token
