@@ -24,7 +24,6 @@ _CLOSE = "[/ANSWER]"
 _TIMEOUT_S = 5.0
 
 
-
 @dataclass(frozen=True)
 class _WorkedExample:
     code: str
