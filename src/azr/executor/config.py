@@ -43,7 +43,9 @@ class ExecutorConfig(StrictModel):
     require_layers: list[str] = Field(default_factory=list, description="Refuse to start unless these are active.")
     preload_modules: list[str] = Field(default_factory=lambda: list(DEFAULT_PRELOAD))
     extra_read_paths: list[str] = Field(default_factory=list, description="More paths a child may read.")
-    sandbox_uid: int = Field(61000, ge=1, description="First unprivileged uid; worker k uses sandbox_uid + k.")
+    sandbox_uid: int = Field(
+        61000, ge=1, description="First unprivileged uid; each executor leases a free block of seed_slots x workers from here."
+    )
     python: str | None = Field(None, description="Interpreter for the workers; default: the current one.")
     hash_seed_base: int = Field(0, ge=0, description="Slot k runs with PYTHONHASHSEED = base + k + 1.")
 

@@ -33,7 +33,7 @@ def probe(config: ExecutorConfig) -> list[LayerStatus]:
                     f"{config.max_open_files} fds, {config.max_threads} threads, no core dumps",
                     "runaway CPU, huge allocations, disk filling, fd exhaustion, core dumps"),
         LayerStatus("uid", root,
-                    f"children run as uid {config.sandbox_uid}+worker" if root
+                    f"children run as uids leased per executor from {config.sandbox_uid}" if root
                     else f"not root (euid {os.geteuid()}): children keep the caller's uid",
                     "access to root-owned files and signals to other users' processes"),
         LayerStatus("landlock-fs", cover.fs, ll,

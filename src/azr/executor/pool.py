@@ -31,6 +31,7 @@ from azr.executor.config import ExecutorConfig
 from azr.executor.errors import ExecutorError
 from azr.executor.settings import WorkerSettings
 from azr.executor.types import ExecResult, LayerStatus, Snippet
+from azr.executor.uids import UidLease, lease_uids
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,10 @@ class Executor:
         self._lock = threading.Lock()
         self._workers: list[_Worker] = []
         self._closed = False
-        self._finalizer = weakref.finalize(self, _stop_all, self._workers)
+        uid_layer = any(layer.name == "uid" and layer.active for layer in self._layers)
+        size = self.config.seed_slots * self.config.workers
+        self._uids: UidLease | None = lease_uids(self.config.sandbox_uid, size) if uid_layer else None
+        self._finalizer = weakref.finalize(self, _stop_all, self._workers, self._uids)
         try:
             for slot in range(self.config.seed_slots):
                 for number in range(self.config.workers):
@@ -222,7 +226,7 @@ class Executor:
         """Start one fork-server with its own scratch directory, uid and hash seed."""
         config = self.config
         active = {layer.name for layer in self._layers if layer.active}
-        uid = config.sandbox_uid + slot * config.workers + number if "uid" in active else None
+        uid = self._uids.first + slot * config.workers + number if self._uids is not None else None
         root = tempfile.mkdtemp(prefix="azr-sandbox-")
         os.chmod(root, 0o711)
         scratch = os.path.join(root, "box")
@@ -318,7 +322,9 @@ def _stop(worker: _Worker) -> None:
     shutil.rmtree(worker.scratch_root, ignore_errors=True)
 
 
-def _stop_all(workers: list[_Worker]) -> None:
+def _stop_all(workers: list[_Worker], uids: UidLease | None) -> None:
     for worker in workers:
         _stop(worker)
     workers.clear()
+    if uids is not None:
+        uids.release()
