@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 
 import typer
 from rich.console import Console
@@ -88,11 +92,26 @@ def _run(
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
     with Executor(ExecutorConfig(**_EXECUTOR_SETTINGS)) as runner, Progress(*columns, console=console) as progress:
         try:
-            report = evaluate(sets, engine, runner, settings, choice.key, cache, progress, choice.step)
+            with _sigterm_as_interrupt():
+                report = evaluate(sets, engine, runner, settings, choice.key, cache, progress, choice.step)
         except KeyboardInterrupt:
             raise EvalError(f"interrupted; {len(cache)} finished items are kept in {cache.path}: run the same command to resume") from None
     report.model = choice.label
     return report
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """``timeout``, batch schedulers and ``kill`` send SIGTERM: stop as Ctrl-C does, keeping finished items."""
+
+    def _interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _ledger_rows(choice: ModelChoice, report: EvalReport) -> None:
