@@ -1,9 +1,9 @@
 """Reading model text: the one reply format every prompt asks for, parsed leniently.
 
 Replies put reasoning in ``<think>...</think>`` and the answer in ``<answer>...</answer>``.
-Programs go in a ```` ```python ```` fence and proposal inputs in ```` ```input ```` fences;
-an induction proposal may instead write each input as a line ``f(...)`` and its hint as a
-line ``Hint: ...`` (small models keep that shape far better than a run of fences). Small
+Programs go in a ```` ```python ```` fence; a proposal's inputs are lines ``f(...)`` (what
+the prompts show) or ```` ```input ```` fences, and an induction hint a line ``Hint: ...``
+or a ```` ```message ```` fence (small models keep the line shapes far better than fences). Small
 models are sloppy, so the parser tolerates extra whitespace, upper case tags, a missing
 closing tag or fence at the very end, a missing opening tag when the prompt already wrote
 it, and a fence wrapped around a literal answer.

@@ -22,7 +22,7 @@ from azr.tasks.base import (
     malformed_answer,
 )
 from azr.tasks.literals import LiteralError, parse_arguments
-from azr.tasks.parsing import answer_block, answer_region, blocks_of, program_in, unfence
+from azr.tasks.parsing import answer_block, answer_region, inputs_in, program_in, unfence
 from azr.tasks.proposals import run_proposals, valid_proposal
 from azr.tasks.triplet import SEED_TASK, IOPair, Task
 from azr.tasks.validation import program_syntax_problem
@@ -36,13 +36,14 @@ A reply may think inside <think></think> first; the puzzle goes inside <answer><
 A new puzzle, different from the ones above:
 <answer>"""
 
+# The input is shown as a call line, not an ```input fence: the default model then wrote a
+# readable input twice as often (88 vs 51 of 192 sampled proposals) and a valid puzzle 39
+# vs 27 times. Both forms are accepted when parsing.
 REFERENCE_TEMPLATE = """<answer>
 ```python
 {program}
 ```
-```input
-{input}
-```
+f({input})
 </answer>"""
 
 WORKED_EXAMPLE = Task(
@@ -75,9 +76,9 @@ class SinglePairTaskType(TaskType):
         problem = program_syntax_problem(program)
         if problem:
             return ParsedProposal(request, True, problem, program, [], "")
-        inputs = blocks_of(region, "input")
+        inputs = inputs_in(region)
         if not inputs:
-            return ParsedProposal(request, True, "no ```input block found", program, [], "")
+            return ParsedProposal(request, True, "no ```input block or call line f(...) found", program, [], "")
         try:
             argument_text = parse_arguments(inputs[0]).text()
         except LiteralError as exc:
