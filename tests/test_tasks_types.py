@@ -4,6 +4,7 @@ import random
 
 import pytest
 from _inprocess_runner import InProcessTestRunner
+from _list_pool import ListPool
 
 from azr.errors import AzrError
 from azr.tasks.base import REWARD_CORRECT, REWARD_MALFORMED, REWARD_WRONG, TaskType
@@ -153,15 +154,6 @@ def test_deduction_checking_runs_nothing():
     assert all(not batch for batch in runner.batches)
 
 
-class ListPool:
-    def __init__(self, tasks):
-        self.tasks = tasks
-
-    def sample(self, task_types, k, rng):
-        matching = [t for t in self.tasks if t.task_type in task_types]
-        return rng.sample(matching, min(k, len(matching)))
-
-
 def test_proposer_requests():
     rng = random.Random(0)
     empty = ListPool([])
@@ -188,13 +180,9 @@ def test_seed_tasks_fill_single_pair_types_only():
 
 
 def test_induction_proposer_example_shows_as_many_calls_as_a_valid_task_needs():
-    class OneProgram:
-        def sample(self, task_types, k, rng):
-            return [SEED_TASK]
-
     for num_inputs in (4, 6, 8):
         config = TasksConfig(induction=InductionConfig(num_inputs=num_inputs, min_pairs=4))
-        prompt = get_task_type("induction", config).proposer_request(OneProgram(), 1, random.Random(0)).prompt
+        prompt = get_task_type("induction", config).proposer_request(ListPool([SEED_TASK]), 1, random.Random(0)).prompt
         example = prompt.split("<answer>")[1].split("</answer>")[0]
         calls = [line for line in example.splitlines() if line.startswith("f(")]
         assert len(calls) == len(set(calls)) == num_inputs

@@ -4,6 +4,7 @@ import random
 
 import pytest
 from _inprocess_runner import InProcessTestRunner
+from _list_pool import ListPool
 
 from azr.executor.types import ExecResult
 from azr.tasks.base import REWARD_MALFORMED, REWARD_WRONG, ProposerRequest
@@ -176,13 +177,8 @@ def test_induction_inputs_and_hint_may_be_plain_lines():
 
 @pytest.mark.parametrize("type_name", ["deduction", "abduction"])
 def test_single_pair_input_may_be_a_call_line_as_the_prompt_shows_it(type_name):
-    request = get_task_type(type_name).proposer_request(_EmptyPool(), 0, random.Random(0))
+    request = get_task_type(type_name).proposer_request(ListPool([]), 0, random.Random(0))
     assert "\nf('Hello world')\n</answer>" in request.prompt and "```input" not in request.prompt
     verdict = validate(type_name, "\n```python\ndef f(xs):\n    return xs[::-1]\n```\nf([1, 2])\n</answer>")
     assert verdict.valid, verdict.reason
     assert verdict.task.pairs[0].input == "[1, 2]" and verdict.task.pairs[0].output == "[2, 1]"
-
-
-class _EmptyPool:
-    def sample(self, task_types, k, rng):
-        return []
