@@ -5,10 +5,14 @@ so what stops them is the sandbox, not the import blocker or any AST policy.
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import os
+import shutil
 import socket
 import tempfile
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -227,3 +231,248 @@ def test_imports_other_than_preloaded_modules_fail_cleanly(ex):
     assert "not available in the sandbox" in blocked.error_message
     allowed = ex.run(Snippet(code="import math, collections, fractions", call="math.gcd(12, 18)"))
     assert allowed.value_repr == "6"
+
+
+# --- reaching other processes, host sockets, and state that outlives a program ---------
+
+_ATTEMPT = ("import ctypes, os, resource, socket, array, time\n"
+            "libc = ctypes.CDLL(None, use_errno=True)\n"
+            "outcome = {}\n"
+            "def attempt(name, fn):\n"
+            "    try:\n"
+            "        fn()\n"
+            "        outcome[name] = 'ok'\n"
+            "    except OSError as exc:\n"
+            "        outcome[name] = exc.errno\n"
+            "def raw(number, *args):\n"
+            "    if libc.syscall(number, *args) < 0:\n"
+            "        raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))\n")
+_IOPRIO_SET, _IOPRIO_GET, _IOPRIO_IDLE = 251, 252, 3 << 13
+_SYSV_TABLES = ("shm", "msg", "sem")
+
+
+def _attempts(ex: Executor, body: str) -> dict[str, object]:
+    """Run ``body`` after :data:`_ATTEMPT` and return its ``outcome`` dict (name -> 'ok' or errno)."""
+    result = ex.run(Snippet(code=_ATTEMPT + body, call="outcome", timeout_s=5))
+    assert result.ok, result
+    return eval(result.value_repr)  # a dict of str -> str | int, printed by our own snippet
+
+
+def _ioprio(pid: int) -> int:
+    value = ctypes.CDLL(None, use_errno=True).syscall(_IOPRIO_GET, 1, pid)
+    assert value >= 0, ctypes.get_errno()
+    return value
+
+
+def _process_state(pid: int) -> tuple[object, ...]:
+    """What a program must not be able to change about its worker."""
+    return (Path(f"/proc/{pid}/limits").read_text(), os.getpriority(os.PRIO_PROCESS, pid),
+            os.sched_getaffinity(pid), os.sched_getscheduler(pid), _ioprio(pid))
+
+
+@pytest.fixture
+def fresh():
+    """An executor of its own, so a test that poisons its worker (on weaker code) spoils no other test."""
+    config = ExecutorConfig(workers=1, seed_slots=1, memory_mb=768, preload_modules=DEFAULT_PRELOAD + ["socket"])
+    with Executor(config) as executor:
+        yield executor
+
+
+def test_a_program_cannot_change_its_worker_or_other_processes_of_its_uid(fresh):
+    _need(fresh, "seccomp")
+    [worker] = fresh.worker_pids()
+    before = _process_state(worker)
+    outcome = _attempts(fresh, (
+        "target = os.getppid()\n"
+        "attempt('prlimit', lambda: resource.prlimit(target, resource.RLIMIT_FSIZE, (1, 1)))\n"
+        "attempt('setpriority', lambda: os.setpriority(os.PRIO_PROCESS, target, 19))\n"
+        "attempt('setpriority_user', lambda: os.setpriority(os.PRIO_USER, 0, 19))\n"
+        f"attempt('setpriority_pgrp', lambda: os.setpriority(os.PRIO_PGRP, {os.getpgid(worker)}, 19))\n"
+        "attempt('setaffinity', lambda: os.sched_setaffinity(target, {0}))\n"
+        "attempt('setscheduler', lambda: os.sched_setscheduler(target, os.SCHED_IDLE, os.sched_param(0)))\n"
+        "attempt('setparam', lambda: os.sched_setparam(target, os.sched_param(0)))\n"
+        f"attempt('ioprio', lambda: raw({_IOPRIO_SET}, 1, target, {_IOPRIO_IDLE}))\n"
+        f"attempt('ioprio_user', lambda: raw({_IOPRIO_SET}, 3, 0, {_IOPRIO_IDLE}))\n"
+        f"attempt('ioprio_pgrp', lambda: raw({_IOPRIO_SET}, 2, {os.getpgid(worker)}, {_IOPRIO_IDLE}))\n"))
+    assert outcome and all(value == errno.EPERM for value in outcome.values()), outcome
+    assert _process_state(worker) == before
+    assert fresh.run(Snippet(code="open('big', 'w').write('x' * 100_000)", call="1")).ok
+
+
+def test_a_program_may_still_change_itself(ex):
+    _need(ex, "seccomp")
+    outcome = _attempts(ex, (
+        "attempt('setrlimit', lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (32, 32)))\n"
+        "attempt('prlimit_self', lambda: resource.prlimit(0, resource.RLIMIT_FSIZE, (4096, 4096)))\n"
+        "attempt('nice', lambda: os.nice(1))\n"
+        "attempt('setpriority_self', lambda: os.setpriority(os.PRIO_PROCESS, 0, 5))\n"
+        "attempt('affinity_self', lambda: os.sched_setaffinity(0, os.sched_getaffinity(0)))\n"
+        "attempt('getsid_self', lambda: os.getsid(0))\n"
+        "attempt('thread', lambda: __import__('threading').Thread(target=print).start())\n"))
+    assert set(outcome.values()) == {"ok"}, outcome
+
+
+def test_host_processes_cannot_be_enumerated_by_pid(ex):
+    """Each probe answers the same for a live host process as for a pid that does not exist."""
+    _need(ex, "seccomp")
+    probes = {"getsid": "os.getsid({})", "getpgid": "os.getpgid({})",
+              "getpriority": "os.getpriority(os.PRIO_PROCESS, {})", "getaffinity": "os.sched_getaffinity({})",
+              "getscheduler": "os.sched_getscheduler({})", "prlimit": "resource.prlimit({}, resource.RLIMIT_NOFILE)",
+              "pidfd_open": "os.close(os.pidfd_open({}))", "ioprio_get": f"raw({_IOPRIO_GET}, 1, {{}})"}
+    absent = int(Path("/proc/sys/kernel/pid_max").read_text()) - 1
+    assert not _alive(absent)
+    body = "".join(f"attempt('{name}@{pid}', lambda: {call.format(pid)})\n"
+                   for name, call in probes.items() for pid in (os.getpid(), 1, absent))
+    outcome = _attempts(ex, body)
+    for name in probes:
+        answers = {outcome[f"{name}@{pid}"] for pid in (os.getpid(), 1, absent)}
+        assert answers == {errno.EPERM}, (name, answers)
+
+
+def test_inotify_and_fanotify_are_refused(ex):
+    _need(ex, "seccomp")
+    outcome = _attempts(ex, ("attempt('inotify_init1', lambda: raw(294, 0))\n"
+                             "attempt('inotify_init', lambda: raw(253))\n"
+                             "attempt('fanotify_init', lambda: raw(300, 0, 0))\n"))
+    assert set(outcome.values()) == {errno.EPERM}, outcome
+
+
+@pytest.fixture
+def host_sockets():
+    """Listening host sockets a sandboxed program can name: pathname stream and datagram
+    sockets in a world-searchable directory, and an abstract-name stream socket."""
+    directory = tempfile.mkdtemp(prefix="azr-sock-", dir="/tmp")
+    os.chmod(directory, 0o755)
+    stream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stream.bind(os.path.join(directory, "stream.sock"))
+    stream.listen(4)
+    dgram = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    dgram.bind(os.path.join(directory, "dgram.sock"))
+    abstract = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    abstract.bind(f"\0azr-test-{uuid.uuid4().hex}")
+    abstract.listen(4)
+    for name in ("stream.sock", "dgram.sock"):
+        os.chmod(os.path.join(directory, name), 0o777)
+    sockets = {"stream": stream, "dgram": dgram, "abstract": abstract}
+    for sock in sockets.values():
+        sock.setblocking(False)
+    yield sockets
+    for sock in sockets.values():
+        sock.close()
+    shutil.rmtree(directory)
+
+
+def _received(sock: socket.socket) -> bool:
+    """Whether a connection or a datagram is waiting on ``sock``."""
+    try:
+        if sock.type == socket.SOCK_DGRAM:
+            sock.recv(4096)
+        else:
+            sock.accept()[0].close()
+    except BlockingIOError:
+        return False
+    return True
+
+
+def test_host_unix_sockets_cannot_be_reached(ex, host_sockets):
+    _need(ex, "seccomp")
+    stream, dgram, abstract = (host_sockets[k].getsockname() for k in ("stream", "dgram", "abstract"))
+    outcome = _attempts(ex, (
+        "def stream(address):\n"
+        "    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n"
+        "    s.connect(address)\n"
+        "    s.sendall(b'stolen')\n"
+        "    s.sendmsg([b'fd'], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array('i', [1]))])\n"
+        "def dgram(address):\n"
+        "    socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b'stolen', address)\n"
+        "def paired(address):\n"
+        "    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)\n"
+        "    a.sendto(b'stolen', address)\n"
+        f"attempt('stream', lambda: stream({stream!r}))\n"
+        f"attempt('dgram', lambda: dgram({dgram!r}))\n"
+        f"attempt('socketpair_dgram', lambda: paired({dgram!r}))\n"
+        f"attempt('abstract', lambda: stream({abstract!r}))\n"
+        "attempt('raw_socket', lambda: raw(41, 1, 1, 0))\n"))
+    assert outcome and "ok" not in outcome.values(), outcome
+    assert not any(_received(sock) for sock in host_sockets.values())
+
+
+def test_an_abstract_name_bound_in_the_sandbox_cannot_be_reached_from_the_host(ex):
+    _need(ex, "seccomp")
+    name = f"\0azr-test-{uuid.uuid4().hex}"
+    reached: list[bytes] = []
+    stop = threading.Event()
+
+    def dial() -> None:
+        while not stop.is_set():
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+                try:
+                    client.connect(name)
+                    reached.append(client.recv(16))
+                    return
+                except OSError:
+                    time.sleep(0.02)
+
+    thread = threading.Thread(target=dial)
+    thread.start()
+    code = ("import socket, time\ns = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n"
+            f"s.bind({name!r})\ns.listen(1)\nconn, _ = s.accept()\nconn.sendall(b'hello host')")
+    result = ex.run(Snippet(code=code, timeout_s=2))
+    stop.set()
+    thread.join()
+    assert not result.ok and result.error_type == "PermissionError", result
+    assert reached == []
+
+
+def _sysv_ids() -> dict[str, set[str]]:
+    tables = {}
+    for table in _SYSV_TABLES:
+        lines = Path(f"/proc/sysvipc/{table}").read_text().splitlines()[1:]
+        tables[table] = {line.split()[1] for line in lines}
+    return tables
+
+
+def test_system_v_and_posix_ipc_objects_cannot_be_created(ex):
+    _need(ex, "seccomp")
+    before = _sysv_ids()
+    outcome = _attempts(ex, (
+        "attempt('shmget', lambda: raw(29, 0, 64 << 20, 0o1666))\n"   # IPC_PRIVATE, IPC_CREAT | 0666
+        "attempt('msgget', lambda: raw(68, 0, 0o1666))\n"
+        "attempt('semget', lambda: raw(64, 0, 1, 0o1666))\n"
+        "attempt('mq_open', lambda: raw(240, b'azr-test-queue', os.O_CREAT | os.O_RDWR, 0o666, None))\n"))
+    leaked = {table: _sysv_ids()[table] - ids for table, ids in before.items()}
+    assert set(outcome.values()) == {errno.EPERM}, outcome
+    assert leaked == {table: set() for table in _SYSV_TABLES}
+    assert not Path("/dev/mqueue/azr-test-queue").exists()
+
+
+def test_an_extended_attribute_on_the_scratch_directory_does_not_reach_the_next_program(ex):
+    _need(ex, "seccomp")
+    first = ex.run(Snippet(code="import os\nos.setxattr('.', 'user.azr', b'left behind')"))
+    second = ex.run(Snippet(code="import os", call="os.getxattr('.', 'user.azr')"))
+    assert not first.ok and first.error_type == "OSError", first
+    assert not second.ok and "left behind" not in str(second.value_repr)
+
+
+def test_metadata_of_world_writable_host_files_cannot_be_changed(ex):
+    _need(ex, "seccomp")
+    directory = tempfile.mkdtemp(prefix="azr-meta-", dir="/tmp")
+    os.chmod(directory, 0o755)
+    target = Path(directory) / "shared.txt"
+    target.write_text("host data")
+    os.chmod(target, 0o666)
+    os.utime(target, ns=(1_000_000_000, 1_000_000_000))
+    before = os.stat(target)
+    try:
+        outcome = _attempts(ex, (
+            f"attempt('utime', lambda: os.utime({str(target)!r}))\n"
+            f"attempt('utime_fd', lambda: os.utime(os.open({str(target)!r}, os.O_RDONLY)))\n"
+            f"attempt('setxattr', lambda: os.setxattr({str(target)!r}, 'user.azr', b'x'))\n"
+            f"attempt('removexattr', lambda: os.removexattr({str(target)!r}, 'user.azr'))\n"))
+        after = os.stat(target)
+        xattrs = os.listxattr(target)
+    finally:
+        shutil.rmtree(directory)
+    assert "ok" not in outcome.values(), outcome
+    assert (after.st_mtime_ns, after.st_atime_ns) == (before.st_mtime_ns, before.st_atime_ns)
+    assert xattrs == []

@@ -5,7 +5,8 @@ The fork-server confines itself once, after importing what children may use: rli
 its scratch directory, no exec, no TCP) and a seccomp filter that still allows fork. Every
 child inherits all of that and then, before running its snippet: starts a new session,
 keeps only its own file descriptors, gets a fresh CPU limit, dies with its parent, enters a
-nested Landlock domain that cannot signal out, and loads the seccomp filter without fork.
+nested Landlock domain that cannot signal out, and loads the seccomp filter that closes fork
+and every call naming another process (see :mod:`azr.executor.seccomp`).
 A failing step raises; callers fail closed.
 """
 

@@ -43,9 +43,12 @@ def probe(config: ExecutorConfig) -> list[LayerStatus]:
         LayerStatus("landlock-scope", cover.scope, ll if cover.scope else f"needs Landlock ABI 6, have {abi}",
                     "signals and abstract UNIX sockets reaching processes outside the sandbox"),
         LayerStatus("seccomp", seccomp_ok, seccomp_detail,
-                    "sockets other than AF_UNIX; new processes (fork, vfork, clone, exec); ptrace and "
-                    "cross-process memory; mount, namespaces, chroot; bpf, io_uring, userfaultfd, perf; keyrings; "
-                    "kernel modules, kexec, reboot; clock and host settings"),
+                    "every socket (host UNIX sockets and abstract names included); new processes (fork, vfork, "
+                    "clone, exec); changing or probing any process but itself (prlimit, priorities, affinity, "
+                    "scheduling, I/O priority, getsid/getpgid on other pids); ptrace and cross-process memory; "
+                    "System V and POSIX IPC objects; extended attributes and timestamps; inotify and fanotify; "
+                    "mount, namespaces, chroot; bpf, io_uring, userfaultfd, perf; keyrings; kernel modules, "
+                    "kexec, reboot; clock and host settings"),
     ]
 
 

@@ -1,12 +1,22 @@
 """A seccomp-BPF filter assembled here, so no libseccomp is needed.
 
-Default allow, then deny what a task program never needs and an escape would: sockets
-other than AF_UNIX, new processes (fork, vfork, clone without CLONE_THREAD, exec),
+Default allow, then deny what a task program never needs and an escape would: every
+socket (no socket reaches outside the sandbox, so there is nothing a program could
+legitimately connect to), new processes (fork, vfork, clone without CLONE_THREAD, exec),
 ptrace, mounts and namespaces, bpf, io_uring, keyrings, kernel modules, cross-process
-memory access, clock and host settings. Threads stay possible (RLIMIT_NPROC bounds them).
-Two filters stack: the fork-server loads one that denies all of the above except fork (it
-must make the children), and every child adds a short one that closes fork too. Both are
-compiled once per worker; a child pays one prctl call.
+memory access, clock and host settings, and state that would outlive the program or reach
+other processes: System V and POSIX IPC objects, extended attributes, timestamps
+(Landlock does not cover metadata writes on host files), inotify and fanotify. Calls that
+name a process (prlimit, priorities, scheduling, I/O priority, session and group queries)
+are allowed only in the form that means "myself" (pid 0), so a program can neither change
+its worker nor probe host pids. Threads stay possible (RLIMIT_NPROC bounds them).
+
+Two filters stack: the fork-server loads the long deny list (which must leave fork and
+pidfd_open open: it makes and watches the children), and every child adds a short one
+that closes fork and the pid-naming calls. Both are compiled once per worker; a child pays
+one prctl call. Denials are one comparison and one return each, so no jump is ever longer
+than BPF allows and the kernel's per-syscall cache can skip the filters for every call
+whose verdict does not depend on its arguments.
 """
 
 from __future__ import annotations
@@ -27,32 +37,64 @@ _JSET_K = 0x45
 _RET_K = 0x06
 _OFF_NR = 0
 _OFF_ARCH = 4
-_OFF_ARG0_LOW = 16
-_AF_UNIX = 1
 _CLONE_THREAD = 0x00010000
 _X32_SYSCALL_BIT = 0x40000000
+_PRIO_PROCESS = 0
+_IOPRIO_WHO_PROCESS = 1
 
-# x86_64 numbers (checked against asm/unistd_64.h by the tests).
+_PID = ((0, 0),)  # first argument 0: the calling process (or thread)
+_WHO_PROCESS_SELF = ((0, _PRIO_PROCESS), (1, 0))
+_IO_WHO_PROCESS_SELF = ((0, _IOPRIO_WHO_PROCESS), (1, 0))
+
+# x86_64 numbers (checked against asm/unistd_64.h by the tests; the *xattrat calls are
+# newer than some headers).
 _X86_64 = {
     "arch": 0xC000003E,
-    "socket": 41, "clone": 56, "clone3": 435,
+    "clone": 56, "clone3": 435,
     "deny": {
-        "fork": 57, "vfork": 58, "execve": 59, "execveat": 322, "ptrace": 101, "syslog": 103,
-        "uselib": 134, "personality": 135, "vhangup": 153, "pivot_root": 155, "adjtimex": 159,
-        "chroot": 161, "acct": 163, "settimeofday": 164, "mount": 165, "umount2": 166, "swapon": 167,
-        "swapoff": 168, "reboot": 169, "sethostname": 170, "setdomainname": 171, "iopl": 172,
-        "ioperm": 173, "init_module": 175, "delete_module": 176, "quotactl": 179, "lookup_dcookie": 212,
-        "clock_settime": 227, "kexec_load": 246, "add_key": 248, "request_key": 249, "keyctl": 250,
-        "migrate_pages": 256, "unshare": 272, "move_pages": 279, "perf_event_open": 298,
-        "fanotify_init": 300, "name_to_handle_at": 303, "open_by_handle_at": 304, "clock_adjtime": 305,
-        "setns": 308, "process_vm_readv": 310, "process_vm_writev": 311, "kcmp": 312, "finit_module": 313,
-        "kexec_file_load": 320, "bpf": 321, "userfaultfd": 323, "io_uring_setup": 425,
-        "io_uring_enter": 426, "io_uring_register": 427, "open_tree": 428, "move_mount": 429,
-        "fsopen": 430, "fsconfig": 431, "fsmount": 432, "fspick": 433, "pidfd_getfd": 438,
-        "mount_setattr": 442, "quotactl_fd": 443, "memfd_secret": 447,
+        "shmget": 29, "shmat": 30, "shmctl": 31, "socket": 41, "socketpair": 53, "fork": 57, "vfork": 58,
+        "execve": 59, "semget": 64, "semop": 65, "semctl": 66, "shmdt": 67, "msgget": 68, "msgsnd": 69,
+        "msgrcv": 70, "msgctl": 71, "ptrace": 101, "syslog": 103, "utime": 132, "uselib": 134,
+        "personality": 135, "vhangup": 153, "pivot_root": 155, "adjtimex": 159, "chroot": 161, "acct": 163,
+        "settimeofday": 164, "mount": 165, "umount2": 166, "swapon": 167, "swapoff": 168, "reboot": 169,
+        "sethostname": 170, "setdomainname": 171, "iopl": 172, "ioperm": 173, "init_module": 175,
+        "delete_module": 176, "quotactl": 179, "lookup_dcookie": 212, "semtimedop": 220, "clock_settime": 227,
+        "utimes": 235, "mq_open": 240, "mq_unlink": 241, "mq_timedsend": 242, "mq_timedreceive": 243,
+        "mq_notify": 244, "mq_getsetattr": 245, "kexec_load": 246, "add_key": 248, "request_key": 249,
+        "keyctl": 250, "inotify_init": 253, "inotify_add_watch": 254, "inotify_rm_watch": 255,
+        "migrate_pages": 256, "futimesat": 261, "unshare": 272, "move_pages": 279, "utimensat": 280,
+        "inotify_init1": 294, "perf_event_open": 298, "fanotify_init": 300, "fanotify_mark": 301,
+        "name_to_handle_at": 303, "open_by_handle_at": 304, "clock_adjtime": 305, "setns": 308,
+        "process_vm_readv": 310, "process_vm_writev": 311, "kcmp": 312, "finit_module": 313,
+        "kexec_file_load": 320, "bpf": 321, "execveat": 322, "userfaultfd": 323, "io_uring_setup": 425,
+        "io_uring_enter": 426, "io_uring_register": 427, "open_tree": 428, "move_mount": 429, "fsopen": 430,
+        "fsconfig": 431, "fsmount": 432, "fspick": 433, "pidfd_getfd": 438, "process_madvise": 440,
+        "mount_setattr": 442, "quotactl_fd": 443, "memfd_secret": 447, "process_mrelease": 448,
     },
+    # Refused as "not supported", the answer of a file system without xattrs, which
+    # shutil.copystat and similar code already take in their stride.
+    "no_xattr": {
+        "setxattr": 188, "lsetxattr": 189, "fsetxattr": 190, "getxattr": 191, "lgetxattr": 192,
+        "fgetxattr": 193, "listxattr": 194, "llistxattr": 195, "flistxattr": 196, "removexattr": 197,
+        "lremovexattr": 198, "fremovexattr": 199, "setxattrat": 463, "getxattrat": 464,
+        "listxattrat": 465, "removexattrat": 466,
+    },
+    # In the child only: allowed when the arguments (index, value) name the caller itself.
+    "self_only": {
+        "getpgid": (121, _PID), "getsid": (124, _PID), "getpriority": (140, _WHO_PROCESS_SELF),
+        "setpriority": (141, _WHO_PROCESS_SELF), "sched_setparam": (142, _PID), "sched_getparam": (143, _PID),
+        "sched_setscheduler": (144, _PID), "sched_getscheduler": (145, _PID),
+        "sched_rr_get_interval": (148, _PID), "sched_setaffinity": (203, _PID),
+        "sched_getaffinity": (204, _PID), "ioprio_set": (251, _IO_WHO_PROCESS_SELF),
+        "ioprio_get": (252, _IO_WHO_PROCESS_SELF), "get_robust_list": (274, _PID), "prlimit64": (302, _PID),
+        "sched_setattr": (314, _PID), "sched_getattr": (315, _PID),
+    },
+    # In the child only: the fork-server needs it for its children; a child has none.
+    "child_deny": {"pidfd_open": 434},
 }
 ARCHES = {"x86_64": _X86_64}
+
+Insn = tuple[int, int, int, int]
 
 
 class _SockFilter(ctypes.Structure):
@@ -72,66 +114,70 @@ def supported() -> tuple[bool, str]:
         prctl(PR_GET_SECCOMP)
     except OSError as exc:
         return False, f"kernel refuses seccomp ({exc.strerror})"
-    return True, f"BPF filter for {machine}, {len(denied_syscalls(machine))} system calls denied"
+    table = ARCHES[machine]
+    return True, (f"BPF filter for {machine}, {len(denied_syscalls(machine))} system calls denied, "
+                  f"{len(table['self_only'])} allowed only on the caller itself")
 
 
 def denied_syscalls(machine: str | None = None) -> list[str]:
-    """Names of the system calls the filter refuses outright (beyond the argument checks)."""
+    """Names of the system calls the filters refuse outright (beyond the argument checks)."""
     table = ARCHES[machine or platform.machine()]
-    return sorted(table["deny"]) + ["clone3"]
+    return sorted([*table["deny"], *table["no_xattr"], *table["child_deny"], "clone3"])
 
 
-def assemble(*, allow_fork: bool, machine: str | None = None) -> list[tuple[int, int, int, int]]:
+def _ret(action: int) -> Insn:
+    return (_RET_K, 0, 0, action)
+
+
+def _arg(index: int) -> Insn:
+    """Load the low 32 bits of argument ``index``: every argument checked here is an int."""
+    return (_LD_W_ABS, 0, 0, 16 + 8 * index)
+
+
+def _deny(number: int, code: int) -> list[Insn]:
+    return [(_JEQ_K, 0, 1, number), _ret(_RET_ERRNO | code)]
+
+
+def _when(number: int, body: list[Insn]) -> list[Insn]:
+    """Run ``body`` (which always returns) for syscall ``number``; skip it for any other.
+    The syscall number stays in the accumulator for the next test."""
+    return [(_JEQ_K, 0, len(body), number)] + body
+
+
+def _only_if(conditions: tuple[tuple[int, int], ...]) -> list[Insn]:
+    """Allow when every (argument, value) pair holds, else EPERM."""
+    body: list[Insn] = []
+    for done, (index, value) in enumerate(conditions, 1):
+        body += [_arg(index), (_JEQ_K, 0, 2 * (len(conditions) - done) + 1, value)]
+    return body + [_ret(_RET_ALLOW), _ret(_RET_ERRNO | errno.EPERM)]
+
+
+def assemble(*, allow_fork: bool, machine: str | None = None) -> list[Insn]:
     """The fork-server's filter (``allow_fork``) or the one each child stacks on top of it.
 
-    The server's filter denies everything in the table and non-AF_UNIX sockets, but leaves
-    clone open because the server must fork. The child's filter only closes clone for new
-    processes (threads stay allowed): everything else it inherits from the server's filter,
-    and a short filter is quicker for the kernel to load for every snippet.
+    The server's filter denies everything in the deny and xattr tables, but leaves clone
+    and pidfd_open open because the server must fork and watch. The child's filter closes
+    clone for new processes (threads stay allowed), pidfd_open, and the pid-naming calls
+    for any pid but its own; everything else it inherits from the server's filter.
     """
     table = ARCHES[machine or platform.machine()]
-    prog: list[tuple[int, object, object, int]] = [
-        (_LD_W_ABS, 0, 0, _OFF_ARCH),
-        (_JEQ_K, 0, "kill", table["arch"]),
-        (_LD_W_ABS, 0, 0, _OFF_NR),
-    ]
+    prog: list[Insn] = [(_LD_W_ABS, 0, 0, _OFF_ARCH), (_JEQ_K, 1, 0, table["arch"]), _ret(_RET_KILL_PROCESS),
+                        (_LD_W_ABS, 0, 0, _OFF_NR)]
     if allow_fork:
-        prog += [(_JGE_K, "deny", 0, _X32_SYSCALL_BIT),
-                 (_JEQ_K, "nosys", 0, table["clone3"]),
-                 (_JEQ_K, "socket", 0, table["socket"])]
-        prog += [(_JEQ_K, "deny", 0, number) for number in sorted(table["deny"].values())]
+        prog += [(_JGE_K, 0, 1, _X32_SYSCALL_BIT), _ret(_RET_ERRNO | errno.EPERM)]
+        prog += _deny(table["clone3"], errno.ENOSYS)  # glibc then falls back to clone, which we can check
+        for number in sorted(table["deny"].values()):
+            prog += _deny(number, errno.EPERM)
+        for number in sorted(table["no_xattr"].values()):
+            prog += _deny(number, errno.EOPNOTSUPP)
     else:
-        prog.append((_JEQ_K, "clone", 0, table["clone"]))
-    prog.append((_RET_K, 0, 0, _RET_ALLOW))
-    tail: list[tuple[str | None, tuple[int, object, object, int]]] = [
-        ("socket", (_LD_W_ABS, 0, 0, _OFF_ARG0_LOW)),
-        (None, (_JEQ_K, "allow", "deny", _AF_UNIX)),
-        ("clone", (_LD_W_ABS, 0, 0, _OFF_ARG0_LOW)),
-        (None, (_JSET_K, "allow", "deny", _CLONE_THREAD)),
-        ("allow", (_RET_K, 0, 0, _RET_ALLOW)),
-        ("deny", (_RET_K, 0, 0, _RET_ERRNO | errno.EPERM)),
-        ("nosys", (_RET_K, 0, 0, _RET_ERRNO | errno.ENOSYS)),
-        ("kill", (_RET_K, 0, 0, _RET_KILL_PROCESS)),
-    ]
-    return _resolve(prog, tail)
-
-
-def _resolve(prog: list[tuple[int, object, object, int]],
-             tail: list[tuple[str | None, tuple[int, object, object, int]]]) -> list[tuple[int, int, int, int]]:
-    """Append the labelled tail and turn label jumps into the forward offsets BPF wants."""
-    labels: dict[str, int] = {}
-    for label, insn in tail:
-        if label:
-            labels[label] = len(prog)
-        prog.append(insn)
-    resolved = []
-    for index, (code, jt, jf, k) in enumerate(prog):
-        jt_off = labels[jt] - index - 1 if isinstance(jt, str) else jt
-        jf_off = labels[jf] - index - 1 if isinstance(jf, str) else jf
-        if not (isinstance(jt_off, int) and isinstance(jf_off, int) and 0 <= jt_off <= 255 and 0 <= jf_off <= 255):
-            raise ValueError(f"seccomp jump out of range at instruction {index}")
-        resolved.append((code, jt_off, jf_off, k))
-    return resolved
+        prog += _when(table["clone"], [_arg(0), (_JSET_K, 0, 1, _CLONE_THREAD),
+                                       _ret(_RET_ALLOW), _ret(_RET_ERRNO | errno.EPERM)])
+        for number, conditions in sorted(table["self_only"].values()):
+            prog += _when(number, _only_if(conditions))
+        for number in sorted(table["child_deny"].values()):
+            prog += _deny(number, errno.EPERM)
+    return prog + [_ret(_RET_ALLOW)]
 
 
 class Filter:
