@@ -318,7 +318,9 @@ def test_host_processes_cannot_be_enumerated_by_pid(ex):
     probes = {"getsid": "os.getsid({})", "getpgid": "os.getpgid({})",
               "getpriority": "os.getpriority(os.PRIO_PROCESS, {})", "getaffinity": "os.sched_getaffinity({})",
               "getscheduler": "os.sched_getscheduler({})", "prlimit": "resource.prlimit({}, resource.RLIMIT_NOFILE)",
-              "pidfd_open": "os.close(os.pidfd_open({}))", "ioprio_get": f"raw({_IOPRIO_GET}, 1, {{}})"}
+              "pidfd_open": "os.close(os.pidfd_open({}))", "ioprio_get": f"raw({_IOPRIO_GET}, 1, {{}})",
+              "setpgid": "os.setpgid({}, 0)",
+              "capget": "raw(125, (ctypes.c_uint32 * 2)(0x20080522, {}), (ctypes.c_uint32 * 6)())"}
     absent = int(Path("/proc/sys/kernel/pid_max").read_text()) - 1
     assert not _alive(absent)
     body = "".join(f"attempt('{name}@{pid}', lambda: {call.format(pid)})\n"

@@ -7,9 +7,9 @@ ptrace, mounts and namespaces, bpf, io_uring, keyrings, kernel modules, cross-pr
 memory access, clock and host settings, and state that would outlive the program or reach
 other processes: System V and POSIX IPC objects, extended attributes, timestamps
 (Landlock does not cover metadata writes on host files), inotify and fanotify. Calls that
-name a process (prlimit, priorities, scheduling, I/O priority, session and group queries)
+name a process (prlimit, priorities, scheduling, I/O priority, session and group calls)
 are allowed only in the form that means "myself" (pid 0), so a program can neither change
-its worker nor probe host pids. Threads stay possible (RLIMIT_NPROC bounds them).
+its worker nor probe host pids; capget, whose pid hides in a struct, is refused outright. Threads stay possible (RLIMIT_NPROC bounds them).
 
 Two filters stack: the fork-server loads the long one (which must leave fork and
 pidfd_open open: it makes and watches the children; it never names another process in
@@ -57,7 +57,7 @@ _X86_64 = {
     "deny": {
         "shmget": 29, "shmat": 30, "shmctl": 31, "socket": 41, "socketpair": 53, "fork": 57, "vfork": 58,
         "execve": 59, "semget": 64, "semop": 65, "semctl": 66, "shmdt": 67, "msgget": 68, "msgsnd": 69,
-        "msgrcv": 70, "msgctl": 71, "ptrace": 101, "syslog": 103, "utime": 132, "uselib": 134,
+        "msgrcv": 70, "msgctl": 71, "ptrace": 101, "syslog": 103, "capget": 125, "utime": 132, "uselib": 134,
         "personality": 135, "vhangup": 153, "pivot_root": 155, "adjtimex": 159, "chroot": 161, "acct": 163,
         "settimeofday": 164, "mount": 165, "umount2": 166, "swapon": 167, "swapoff": 168, "reboot": 169,
         "sethostname": 170, "setdomainname": 171, "iopl": 172, "ioperm": 173, "init_module": 175,
@@ -84,7 +84,7 @@ _X86_64 = {
     },
     # Allowed only when the arguments (index, value) name the caller itself.
     "self_only": {
-        "getpgid": (121, _PID), "getsid": (124, _PID), "getpriority": (140, _WHO_PROCESS_SELF),
+        "setpgid": (109, _PID), "getpgid": (121, _PID), "getsid": (124, _PID), "getpriority": (140, _WHO_PROCESS_SELF),
         "setpriority": (141, _WHO_PROCESS_SELF), "sched_setparam": (142, _PID), "sched_getparam": (143, _PID),
         "sched_setscheduler": (144, _PID), "sched_getscheduler": (145, _PID),
         "sched_rr_get_interval": (148, _PID), "sched_setaffinity": (203, _PID),
