@@ -20,6 +20,7 @@ import pytest
 
 from azr.executor import Executor, ExecutorConfig, Snippet
 from azr.executor.config import DEFAULT_PRELOAD
+from azr.tasks.safety import SafetyPolicy
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -478,3 +479,27 @@ def test_metadata_of_world_writable_host_files_cannot_be_changed(ex):
     assert "ok" not in outcome.values(), outcome
     assert (after.st_mtime_ns, after.st_atime_ns) == (before.st_mtime_ns, before.st_atime_ns)
     assert xattrs == []
+
+
+def test_a_program_that_passes_the_ast_policy_meets_the_same_sandbox(ex):
+    """The AST policy is a filter, not a layer: names built at run time walk past it, and
+    the kernel layers hold all the same."""
+    _need(ex, "seccomp", "landlock-fs")
+    marker = _marker()
+    code = ("import operator\n"
+            "get = lambda obj, name: operator.attrgetter(name[::-1])(obj)\n"
+            "classes = get(get(get((), '__ssalc__'), '__sesab__')[0], '__sessalcbus__')()\n"
+            "wrap = [c for c in classes if c.__name__ == '_wrap_close'][0]\n"
+            "os_ = get(get(wrap, '__tini__'), '__slabolg__')\n"
+            f"status = os_['metsys'[::-1]]('touch {marker}')\n"
+            "def f():\n"
+            "    try:\n"
+            f"        os_['nepo'[::-1]]({str(marker)!r}, 0o101)\n"
+            "    except OSError as exc:\n"
+            "        return status, exc.errno\n")
+    assert SafetyPolicy().check(code) == []
+    result = ex.run(Snippet(code=code, call="f()"))
+    assert result.ok and result.value_repr is not None
+    status, error = eval(result.value_repr)
+    assert status != 0 and error == errno.EACCES
+    assert not marker.exists()
