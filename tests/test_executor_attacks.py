@@ -449,6 +449,19 @@ def test_system_v_and_posix_ipc_objects_cannot_be_created(ex):
     assert not Path("/dev/mqueue/azr-test-queue").exists()
 
 
+def test_memory_cannot_be_held_in_memfds_past_the_address_space_limit():
+    """memfd pages are in no mapping, so RLIMIT_AS does not see them (RLIMIT_FSIZE caps each one)."""
+    config = ExecutorConfig(workers=1, seed_slots=1, memory_mb=256)
+    code = ("import os\nheld, error, fds = 0, None, []\ntry:\n    for _ in range(60):\n"
+            "        fds.append(os.memfd_create('hoard'))\n"
+            "        for _ in range(8):\n            held += os.write(fds[-1], bytes(1 << 20))\n"
+            "except OSError as exc:\n    error = exc.errno\n")
+    with Executor(config) as executor:
+        _need(executor, "seccomp")
+        result = executor.run(Snippet(code=code, call="held >> 20, error", timeout_s=20))
+    assert result.value_repr == f"(0, {errno.EPERM})", result
+
+
 def test_an_extended_attribute_on_the_scratch_directory_does_not_reach_the_next_program(ex):
     _need(ex, "seccomp")
     first = ex.run(Snippet(code="import os\nos.setxattr('.', 'user.azr', b'left behind')"))

@@ -6,7 +6,9 @@ legitimately connect to), new processes (fork, vfork, clone without CLONE_THREAD
 ptrace, mounts and namespaces, bpf, io_uring, keyrings, kernel modules, cross-process
 memory access, clock and host settings, and state that would outlive the program or reach
 other processes: System V and POSIX IPC objects, extended attributes, timestamps
-(Landlock does not cover metadata writes on host files), inotify and fanotify. Calls that
+(Landlock does not cover metadata writes on host files), inotify and fanotify, and memfds
+(their pages count against no rlimit but RLIMIT_FSIZE per file, so 64 of them held 512 MiB
+past RLIMIT_AS). Calls that
 name a process (prlimit, priorities, scheduling, I/O priority, session and group calls)
 are allowed only in the form that means "myself" (pid 0), so a program can neither change
 its worker nor probe host pids; capget, whose pid hides in a struct, is refused outright. Threads stay possible (RLIMIT_NPROC bounds them).
@@ -69,7 +71,7 @@ _X86_64 = {
         "inotify_init1": 294, "perf_event_open": 298, "fanotify_init": 300, "fanotify_mark": 301,
         "name_to_handle_at": 303, "open_by_handle_at": 304, "clock_adjtime": 305, "setns": 308,
         "process_vm_readv": 310, "process_vm_writev": 311, "kcmp": 312, "finit_module": 313,
-        "kexec_file_load": 320, "bpf": 321, "execveat": 322, "userfaultfd": 323, "io_uring_setup": 425,
+        "memfd_create": 319, "kexec_file_load": 320, "bpf": 321, "execveat": 322, "userfaultfd": 323, "io_uring_setup": 425,
         "io_uring_enter": 426, "io_uring_register": 427, "open_tree": 428, "move_mount": 429, "fsopen": 430,
         "fsconfig": 431, "fsmount": 432, "fspick": 433, "pidfd_getfd": 438, "process_madvise": 440,
         "mount_setattr": 442, "quotactl_fd": 443, "memfd_secret": 447, "process_mrelease": 448,
