@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from azr.eval.benchmarks import all_benchmarks, select
+from azr.eval import data as data_module
 from azr.eval.data import DATA_DIR_ENV, resolve_data_dir
 from azr.eval.errors import EvalError, MissingDataError
 
@@ -30,6 +31,8 @@ def test_select_accepts_names_families_and_all_in_order() -> None:
 
 
 def test_data_dir_comes_from_the_option_before_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / "opt").mkdir()
+    (tmp_path / "env").mkdir()
     monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "env"))
     assert resolve_data_dir(tmp_path / "opt") == tmp_path / "opt"
     assert resolve_data_dir(None) == tmp_path / "env"
@@ -64,3 +67,38 @@ def test_cli_reports_missing_data_before_loading_any_model(monkeypatch: pytest.M
     args = ["eval", "--model", "no-such-model", "--bench", "gsm8k", "--data-dir", str(tmp_path)]
     result = CliRunner().invoke(app, args)
     assert isinstance(result.exception, MissingDataError)
+
+
+@pytest.fixture
+def no_hub(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """A stub hub that records every attempt: a missing data directory must not reach it."""
+    attempts: list[object] = []
+    monkeypatch.setattr(data_module, "_try_hub", lambda source: attempts.append(source) or "stub hub")
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    return attempts
+
+
+def test_a_missing_data_dir_fails_at_once_without_the_hub(
+    no_hub: list[object], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    missing = tmp_path / "no-such-dir"
+    with pytest.raises(MissingDataError, match=f"data directory {missing} \\(from --data-dir\\) does not exist"):
+        resolve_data_dir(missing)
+    monkeypatch.setenv(DATA_DIR_ENV, str(missing))
+    with pytest.raises(MissingDataError, match=f"from {DATA_DIR_ENV}"):
+        resolve_data_dir(None)
+    with pytest.raises(MissingDataError, match="does not exist"):
+        select("cruxeval-o")[0].load(missing)
+    assert no_hub == []
+
+
+def test_cli_reports_a_missing_data_dir_without_the_hub(no_hub: list[object], tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from azr.cli.main import app
+
+    args = ["eval", "--model", "no-such-model", "--bench", "gsm8k", "--data-dir", str(tmp_path / "typo")]
+    result = CliRunner().invoke(app, args)
+    assert isinstance(result.exception, MissingDataError)
+    assert "does not exist" in str(result.exception)
+    assert no_hub == []

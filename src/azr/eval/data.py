@@ -39,11 +39,25 @@ class DataSource:
 
 
 def resolve_data_dir(explicit: Path | str | None) -> Path | None:
-    """The data directory from the option, else from ``AZR_DATA_DIR``, else none (hub only)."""
+    """The data directory from the option, else from ``AZR_DATA_DIR``, else none (hub only).
+
+    A named directory must exist: a typo fails here, before any model loads or the hub is tried.
+    """
     if explicit is not None:
-        return Path(explicit).expanduser()
+        return require_data_dir(Path(explicit).expanduser(), "--data-dir")
     from_env = os.environ.get(DATA_DIR_ENV)
-    return Path(from_env).expanduser() if from_env else None
+    return require_data_dir(Path(from_env).expanduser(), DATA_DIR_ENV) if from_env else None
+
+
+def require_data_dir(path: Path, origin: str) -> Path:
+    """``path`` if it is a directory, else an error naming where it came from."""
+    if not path.is_dir():
+        state = "is not a directory" if path.exists() else "does not exist"
+        raise MissingDataError(
+            f"data directory {path} (from {origin}) {state}; pass a directory laid out like shared/benchmarks, "
+            f"or leave --data-dir and {DATA_DIR_ENV} unset to fetch benchmarks from the Hugging Face hub"
+        )
+    return path
 
 
 def find_local(source: DataSource, data_dir: Path | None) -> Path | None:
@@ -63,6 +77,8 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 def load_rows(name: str, source: DataSource, data_dir: Path | None) -> list[dict[str, Any]]:
     """Read a benchmark's raw rows, or raise an error that says where we looked and how to fix it."""
+    if data_dir is not None:
+        require_data_dir(data_dir, "the data directory given")
     path = find_local(source, data_dir)
     if path is not None:
         log.info("%s: reading %s", name, path)
