@@ -12,6 +12,7 @@ import hashlib
 import importlib.util
 import logging
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -43,6 +44,11 @@ PACKAGED_MODELS: dict[str, PackagedModel] = {
         upstream="HuggingFaceTB/SmolLM2-135M-Instruct",
     ),
 }
+
+
+# What the hub accepts as a repo id: NAME or ORG/NAME, letters, digits, ``-``, ``_`` and ``.``.
+_HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
+_HUB_ID_MAX = 96
 
 
 @dataclass
@@ -161,14 +167,34 @@ def load_hub(model_id: str) -> LoadedModel:
 
 
 def load_model(spec: str, cache_dir: str | None = None) -> LoadedModel:
-    """Resolve ``spec`` (short name, .gguf path, directory, or hub id) and load it in float32."""
+    """Resolve ``spec`` (short name, .gguf path, directory, or hub id) and load it in float32.
+
+    Only a spec that could be a hub id goes to the hub: a missing path or a malformed name
+    fails at once with a message that says which it is.
+    """
     if spec in PACKAGED_MODELS:
         return load_gguf(packaged_gguf_path(PACKAGED_MODELS[spec]), cache_dir)
     path = Path(spec).expanduser()
-    if path.suffix == ".gguf":
-        if not path.is_file():
-            raise ModelLoadError(f"GGUF file {path} does not exist")
-        return load_gguf(path, cache_dir)
     if path.is_dir():
         return load_directory(path)
+    if path.suffix == ".gguf" and path.is_file():
+        return load_gguf(path, cache_dir)
+    if path.exists():
+        raise ModelLoadError(f"{path} is a file but not a .gguf model; pass it, or the directory holding config.json")
+    if path.suffix == ".gguf" or _looks_like_path(spec):
+        raise ModelLoadError(f"no such file or directory: {path}")
+    if not _is_hub_id(spec):
+        raise ModelLoadError(
+            f"model {spec!r} is not a known short name ({', '.join(sorted(PACKAGED_MODELS))}), an existing "
+            "path, or a Hugging Face id (NAME or ORG/NAME, e.g. HuggingFaceTB/SmolLM2-135M-Instruct)"
+        )
     return load_hub(spec)
+
+
+def _looks_like_path(spec: str) -> bool:
+    """Absolute, home-relative, dot-relative, deeper than ORG/NAME, or with a trailing slash: never a hub id."""
+    return spec.startswith(("/", "~", ".")) or spec.count("/") > 1 or spec.endswith("/") or os.sep in spec.replace("/", "")
+
+
+def _is_hub_id(spec: str) -> bool:
+    return len(spec) <= _HUB_ID_MAX and bool(_HUB_ID.match(spec)) and "--" not in spec and ".." not in spec
