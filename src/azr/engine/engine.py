@@ -121,6 +121,11 @@ class Engine:
         return stats
 
     def save_checkpoint(self, directory: str | Path) -> Path:
+        """Write the checkpoint's files into ``directory``.
+
+        This alone is not atomic: the trainer writes into :func:`azr.engine.checkpoint.atomic_checkpoint`'s
+        staging directory, so a crash or a full disk never leaves a half-written checkpoint in place.
+        """
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         self.policy.save_pretrained(directory)

@@ -19,6 +19,7 @@ from typing import Callable
 
 from azr.buffers import BufferSet
 from azr.engine import Engine
+from azr.engine.checkpoint import atomic_checkpoint
 from azr.errors import AzrError
 from azr.executor import Executor
 from azr.ledger import Ledger
@@ -27,7 +28,7 @@ from azr.selfplay.config import RunConfig
 from azr.selfplay.loop import SelfPlayLoop, StepOutcome
 from azr.selfplay.metrics_sink import MetricsSink
 from azr.selfplay.records import task_from_dict, task_to_dict
-from azr.selfplay.run_dir import RunDir
+from azr.selfplay.run_dir import MARKER, STATE, RunDir
 from azr.tasks.safety import SafetyPolicy
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,28 @@ EXIT_INTERRUPTED = 130
 
 
 class DiskFullError(AzrError):
-    """Writing the run failed for lack of space; the step in flight was rolled back."""
+    """Writing the run failed for lack of space; nothing half-written was kept, so the run can resume."""
+
+
+_NO_SPACE_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+# How writers that raise no OSError say it: Rust's io::Error in safetensors and tokenizers
+# ("... (os error 28)"), strerror text wrapped in RuntimeError, and SQLite's SQLITE_FULL.
+_NO_SPACE_WORDS = ("no space left on device", "disk quota exceeded", "os error 28", "os error 122",
+                   "database or disk is full")
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` or any exception it was raised from means a full disk or quota, whatever its type."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in _NO_SPACE_ERRNOS:
+            return True
+        if any(words in str(current).lower() for words in _NO_SPACE_WORDS):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 @dataclass
@@ -83,18 +105,22 @@ class StopFlag:
 class Trainer:
     """Owns the engine, executor, buffers and ledger of one run."""
 
-    def __init__(self, config: RunConfig, run: RunDir, resume: bool) -> None:
+    def __init__(self, config: RunConfig, run: RunDir, resume: bool, engine: Engine | None = None) -> None:
         self.config = config
         self.run = run
         self.resume = resume
+        self._new_engine = engine
         self.stop = StopFlag()
         self.rng = random.Random(config.seed)
         self.buffers = BufferSet({name: config.selfplay.buffer_capacity for name in config.selfplay.task_types})
 
     @classmethod
     def new(cls, config: RunConfig, path: Path | None = None) -> Trainer:
-        run = RunDir.create(path or config.run_dir or RunDir.default_path(), config)
-        return cls(config, run, resume=False)
+        """Start a run; the model loads before the run directory is made, so a bad model leaves nothing behind."""
+        path = path or config.run_dir or RunDir.default_path()
+        RunDir.ensure_free(path)
+        engine = Engine.from_config(config.engine)
+        return cls(config, RunDir.create(path, config), resume=False, engine=engine)
 
     @classmethod
     def resume_from(cls, path: Path) -> Trainer:
@@ -126,12 +152,9 @@ class Trainer:
                 summary = self._steps(loop, engine, ledger, sink, start, on_step)
                 hub.write_scorecard(summary.last_step, final=True)
                 return summary
-        except OSError as exc:
-            if exc.errno == errno.ENOSPC:
-                raise DiskFullError(
-                    f"no space left while writing {self.run.path}: the step in flight was rolled back. "
-                    f"Free some space, then continue with: azr train --resume {self.run.path}"
-                ) from exc
+        except Exception as exc:
+            if is_disk_full(exc):
+                raise DiskFullError(self._disk_full_message()) from exc
             raise
         finally:
             self.stop.restore()
@@ -183,16 +206,40 @@ class Trainer:
         scores = evaluate_in_training(engine, loop.runner, data_dir, self.config.eval.limit, step, ledger)
         return {f"eval/{name}": score for name, score in scores.items()}
 
+    def _disk_full_message(self) -> str:
+        if not (self.run.path / MARKER).is_file():
+            again = f"start it again with the same azr train command and --run-dir {self.run.path}"
+        else:
+            saved = self.run.checkpoints()
+            where = f"checkpoint step {saved[-1][0]}" if saved else "the start (no checkpoint was completed yet)"
+            again = f"continue with: azr train --resume {self.run.path} (it restarts from {where})"
+        return (f"no space left on device while writing the run in {self.run.path}; no half-written checkpoint "
+                f"was kept. Free some space, then {again}")
+
     def _engine_and_start(self, ledger: Ledger) -> tuple[Engine, int]:
-        """A new run starts at step 1 after seeding; a resume starts after its checkpoint."""
+        """A new run starts at step 1 after seeding; a resume starts after its newest intact checkpoint.
+
+        A run whose first checkpoint was never completed (its disk filled during set-up) has
+        nothing to resume, so it starts over from its model: ``self.resume`` turns False and
+        ``train`` seeds again.
+        """
         if not self.resume:
-            return Engine.from_config(self.config.engine), 1
+            engine, self._new_engine = self._new_engine, None
+            return (engine if engine is not None else Engine.from_config(self.config.engine)), 1
         latest = self.run.latest_checkpoint()
         if latest is None:
-            raise AzrError(f"{self.run.path} has no complete checkpoint to resume from; start a new run instead")
+            recorded = ledger.last_complete_step()
+            if recorded is not None:
+                raise AzrError(
+                    f"{self.run.path} has no intact checkpoint to resume from, but steps up to {recorded} ran; "
+                    "start a new run instead"
+                )
+            log.warning("%s has no complete checkpoint and no finished step: its set-up starts over", self.run.path)
+            self.resume = False
+            return Engine.from_config(self.config.engine), 1
         step, path = latest
         engine = Engine.from_checkpoint(path, self.config.engine)
-        state = json.loads((path / "azr_state.json").read_text())
+        state = json.loads((path / STATE).read_text())
         self.buffers.load_state_dict(state["buffers"], task_from_dict)
         self.rng.setstate(_rng_state_from_json(state["rng"]))
         recorded = ledger.last_complete_step()
@@ -205,12 +252,12 @@ class Trainer:
         return engine, max(step, recorded or 0) + 1
 
     def _checkpoint(self, engine: Engine, ledger: Ledger, step: int) -> None:
+        """Written atomically: a failure at any point leaves the older checkpoints as they were."""
         path = self.run.checkpoint_dir(step)
-        engine.save_checkpoint(path)
         state = {"step": step, "buffers": self.buffers.state_dict(task_to_dict), "rng": _rng_state_to_json(self.rng)}
-        tmp = path / "azr_state.json.tmp"
-        tmp.write_text(json.dumps(state))
-        tmp.replace(path / "azr_state.json")
+        with atomic_checkpoint(path) as staging:
+            engine.save_checkpoint(staging)
+            (staging / STATE).write_text(json.dumps(state))
         self.run.prune_checkpoints(self.config.keep_checkpoints)
         ledger.append("checkpoint", {"step": step, "path": str(path)}, step=step)
         log.info("checkpoint saved: %s", path)
