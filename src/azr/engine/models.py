@@ -193,7 +193,7 @@ def load_model(spec: str, cache_dir: str | None = None) -> LoadedModel:
 
 def _looks_like_path(spec: str) -> bool:
     """Absolute, home-relative, dot-relative, deeper than ORG/NAME, or with a trailing slash: never a hub id."""
-    return spec.startswith(("/", "~", ".")) or spec.count("/") > 1 or spec.endswith("/") or os.sep in spec.replace("/", "")
+    return spec.startswith(("/", "~", ".")) or spec.count("/") > 1 or spec.endswith("/")
 
 
 def _is_hub_id(spec: str) -> bool:
