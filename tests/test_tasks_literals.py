@@ -1,8 +1,17 @@
 """Literal text: parsing, canonical form, type-strict equality, argument lists."""
 
+import time
+
 import pytest
 
-from azr.tasks.literals import LiteralError, canonical_literal, parse_arguments, parse_literal, values_equal
+from azr.tasks.literals import (
+    LiteralError,
+    canonical_literal,
+    parse_arguments,
+    parse_literal,
+    same_literal,
+    values_equal,
+)
 from azr.tasks.triplet import SEED_TASK, IOPair, Task
 
 
@@ -24,6 +33,59 @@ def test_equality_is_type_strict():
     assert not values_equal(1, True)
     assert not values_equal([1], (1,))
     assert not values_equal({"a": 1}, {"a": 1.0})
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ({1: "a"}, {True: "a"}),
+        ({1: "a"}, {1.0: "a"}),
+        ({1}, {True}),
+        ({1}, {1.0}),
+        ({True}, {1.0}),
+        ({(1, "x"): 0}, {(True, "x"): 0}),
+        ({frozenset({1}): 0}, {frozenset({True}): 0}),
+        ({frozenset({(1, 2)})}, {frozenset({(1.0, 2)})}),
+        ([{"k": {1, 2}}], [{"k": {1, 2.0}}]),
+    ],
+)
+def test_equality_is_type_strict_for_keys_and_elements(a, b):
+    assert not values_equal(a, b)
+    assert not values_equal(b, a)
+    assert values_equal(a, a)
+
+
+def test_strict_for_keys_and_elements_yet_order_free():
+    assert not same_literal("{1: 'a'}", "{True: 'a'}")
+    assert not same_literal("{1, 2}", "{1.0, 2}")
+    assert not same_literal("{(1, 2): 0}", "{(1, True): 0}")
+    assert same_literal("{'b': {2, 1}, 'a': (1,)}", "{'a': (1,), 'b': {1, 2}}")
+    assert values_equal({(1, 2): {"x"}, (3,): set()}, {(3,): set(), (1, 2): {"x"}})
+    assert not values_equal({(1, 2): {"x"}, (3,): set()}, {(3,): set(), (1, 2.0): {"x"}})
+    assert not values_equal([1, 2], [2, 1])
+
+
+def test_large_sets_compare_in_linear_time():
+    n = 200_000
+    a, b = set(range(n)), set(range(n - 1, -1, -1))
+    c = set(range(n - 1)) | {float(n - 1)}
+    start = time.perf_counter()
+    assert values_equal(a, b)
+    assert not values_equal(a, c)
+    assert values_equal({i: str(i) for i in range(n)}, {i: str(i) for i in reversed(range(n))})
+    assert time.perf_counter() - start < 5.0
+
+
+def test_nan_equals_nan_so_a_value_always_equals_itself():
+    nan = float("nan")
+    assert values_equal(nan, float("nan"))
+    assert values_equal([nan], [float("nan")])
+    assert values_equal({nan: 1}, {float("nan"): 1})
+    assert values_equal({nan, 1.0}, {1.0, float("nan")})
+    assert values_equal(complex(nan, 1.0), complex(nan, 1.0))
+    assert not values_equal(nan, 1.0)
+    assert not values_equal({nan}, {1.0})
+    assert values_equal(0.0, -0.0)
 
 
 def test_argument_lists_accept_bare_text_or_a_full_call():

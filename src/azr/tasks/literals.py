@@ -47,14 +47,35 @@ def format_literal(value: Any) -> str:
 
 
 def values_equal(a: Any, b: Any) -> bool:
-    """Equality that also requires equal types, so ``1``, ``1.0`` and ``True`` differ."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, (list, tuple)):
-        return len(a) == len(b) and all(values_equal(x, y) for x, y in zip(a, b))
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(values_equal(a[k], b[k]) for k in a)
-    return bool(a == b)
+    """Equality that also requires equal types, at every depth: ``1``, ``1.0`` and ``True`` differ
+    as values, as set elements and as dict keys, so ``{1}`` is not ``{True}``.
+
+    Sets and dicts stay order-free and cost linear time: both sides become the hashable
+    form of :func:`_strict_key`, whose frozensets compare without pairing elements up.
+    NaN equals NaN here (unlike ``==``): this is a comparison of literal data, and the
+    determinism check relies on a value always equalling itself. ``0.0`` and ``-0.0`` stay
+    equal, as in Python.
+    """
+    return _strict_key(a) == _strict_key(b)
+
+
+_NAN = "nan"
+
+
+def _strict_key(value: Any) -> Any:
+    """``value`` rebuilt as hashable data tagged with the exact type of every part."""
+    kind = type(value)
+    if kind is list or kind is tuple:
+        return kind, tuple(_strict_key(v) for v in value)
+    if kind is set or kind is frozenset:
+        return kind, frozenset(_strict_key(v) for v in value)
+    if kind is dict:
+        return kind, frozenset((_strict_key(k), _strict_key(v)) for k, v in value.items())
+    if kind is float and value != value:
+        return kind, _NAN
+    if kind is complex:
+        return kind, _strict_key(value.real), _strict_key(value.imag)
+    return kind, value
 
 
 def same_literal(a: str, b: str) -> bool:
