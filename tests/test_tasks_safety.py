@@ -132,6 +132,11 @@ def test_unparsable_source_is_one_syntax_violation():
     assert [v.kind for v in violations] == ["syntax"]
 
 
+def test_a_program_too_deep_to_check_is_refused_not_a_crash():
+    deep = "def f(input):\n    return " + "+".join(["input"] * 600)
+    assert [v.kind for v in POLICY.check(deep)] == ["syntax"]
+
+
 def test_every_violation_is_reported_in_line_order():
     source = "import os\nimport sys\ndef f(a):\n    return eval(a)"
     assert [(v.line, v.name) for v in POLICY.check(source)] == [(1, "os"), (2, "sys"), (4, "eval")]

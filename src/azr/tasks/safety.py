@@ -88,6 +88,13 @@ class SafetyPolicy:
         except (SyntaxError, ValueError, MemoryError, RecursionError) as exc:
             line = getattr(exc, "lineno", None) or 0
             return [Violation("syntax", "", line, f"the program does not parse: {getattr(exc, 'msg', exc)}")]
+        try:
+            violations = self._violations(tree)
+        except RecursionError:
+            return [Violation("syntax", "", 0, "the program nests too deeply for the safety policy to check")]
+        return sorted(violations, key=lambda v: v.line)
+
+    def _violations(self, tree: ast.Module) -> list[Violation]:
         violations: list[Violation] = []
         bindings: _Bindings | None = None
         for node in ast.walk(tree):
@@ -98,7 +105,7 @@ class SafetyPolicy:
                     violations.append(Violation("builtin", node.id, node.lineno, reason))
                 continue
             violations.extend(self._check_node(node))
-        return sorted(violations, key=lambda v: v.line)
+        return violations
 
     def _check_node(self, node: ast.AST) -> list[Violation]:
         line = getattr(node, "lineno", 0)
@@ -179,10 +186,10 @@ class _Bindings(ast.NodeVisitor):
     def __init__(self, tree: ast.Module) -> None:
         self.module = _Scope("module", None)
         self._scope = self.module
-        self.owner: dict[int, _Scope] = {}
-        self.created: dict[int, _Scope] = {}
-        self.certain: set[int] = set()
-        self.entry: dict[_Scope, frozenset[str]] = {}
+        self.owner: dict[int, _Scope] = {}  # id of a Name (or other binding node) -> its scope
+        self.created: dict[int, _Scope] = {}  # id of a def, lambda, class or comprehension -> its scope
+        self.certain: set[int] = set()  # ids of module or class reads that follow a certain binding
+        self.entry: dict[_Scope, frozenset[str]] = {}  # top-level scope -> globals certainly bound then
         self._classes: list[tuple[_Scope, ast.ClassDef]] = []
         self.visit(tree)
         _Flow(self, self.module).run(tree.body, frozenset())
@@ -454,7 +461,7 @@ class _Flow:
                 self.bindings.entry[created] = bound
 
     def _stored(self, node: ast.AST) -> frozenset[str]:
-        """Names this scope certainly binds under ``node`` (walrus targets excluded)."""
+        """Names this scope certainly binds under ``node``; walrus targets have no owner, so never count."""
         names: set[str] = set()
         for n in self._own(node):
             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
