@@ -88,3 +88,60 @@ def test_every_worked_example_in_the_prompts_is_judged_correct_by_its_own_benchm
     inputs = in_bench.judge(records, [f"f({e.call_input})\n[/ANSWER]" for e in _EXAMPLES], sandbox)
     assert [j.correct for j in outputs + inputs] == [True] * (2 * len(_EXAMPLES))
     assert len({e.output for e in _EXAMPLES}) == len(_EXAMPLES) >= 3
+
+
+_IDENTITY = Record("inline/identity", {"code": "def f(x):\n    return x", "input": "5", "output": "5"})
+_UPPER = Record("inline/upper", {"code": "def f(s):\n    return s.upper()", "input": "'abc'", "output": "'ABC'"})
+_ALWAYS_EQUAL = "type('A', (), {'__eq__': lambda s, o: True, '__hash__': object.__hash__})()"
+_INT_EQUAL = "type('I', (int,), {'__eq__': lambda s, o: True, '__hash__': int.__hash__})(0)"
+_STR_EQUAL = "type('S', (str,), {'__eq__': lambda s, o: True, '__hash__': str.__hash__})('')"
+_FORGED_FRAME = "(__import__('os').write(3, b'VTrue') and __import__('os')._exit(0))"
+
+
+def test_output_prediction_on_inline_items_is_exact_and_type_strict(sandbox: Executor) -> None:
+    bench = select("cruxeval-o")[0]
+    cases = [(_IDENTITY, "5"), (_IDENTITY, "6"), (_IDENTITY, "5.0"), (_IDENTITY, "True"), (_UPPER, "'ABC'"),
+             (_UPPER, "'abc'"), (_IDENTITY, "2 + 3")]
+    judged = bench.judge([c[0] for c in cases], [c[1] for c in cases], sandbox)
+    assert [j.correct for j in judged] == [True, False, False, False, True, False, False]
+    assert judged[6].reason == "answer is not a Python literal"
+
+
+@pytest.mark.parametrize("answer", [_ALWAYS_EQUAL, _INT_EQUAL, _FORGED_FRAME])
+def test_an_output_prediction_cannot_forge_its_verdict(sandbox: Executor, answer: str) -> None:
+    [judged] = select("cruxeval-o")[0].judge([_IDENTITY], [answer], sandbox)
+    assert not judged.correct, judged.reason
+
+
+def test_a_str_subclass_predicted_output_is_wrong(sandbox: Executor) -> None:
+    [judged] = select("cruxeval-o")[0].judge([_UPPER], [_STR_EQUAL], sandbox)
+    assert not judged.correct, judged.reason
+
+
+def test_input_prediction_on_inline_items(sandbox: Executor) -> None:
+    bench = select("cruxeval-i")[0]
+    cases = [(_IDENTITY, "f(5)"), (_IDENTITY, "f(x=5)"), (_IDENTITY, "f(6)"), (_IDENTITY, "f(5.0)"),
+             (_UPPER, "f('aBc')"), (_UPPER, "f('abd')")]
+    judged = bench.judge([c[0] for c in cases], [c[1] for c in cases], sandbox)
+    assert [j.correct for j in judged] == [True, True, False, False, True, False]
+
+
+@pytest.mark.parametrize("argument", [_ALWAYS_EQUAL, _INT_EQUAL, _FORGED_FRAME])
+def test_an_input_prediction_cannot_forge_its_verdict(sandbox: Executor, argument: str) -> None:
+    [judged] = select("cruxeval-i")[0].judge([_IDENTITY], [f"f({argument})"], sandbox)
+    assert not judged.correct, judged.reason
+
+
+def test_an_input_whose_str_subclass_fakes_the_output_is_wrong(sandbox: Executor) -> None:
+    # upper() of this argument returns an always-equal str, and its repr is the expected text.
+    fake = ("type('S', (str,), {'upper': lambda s: type('T', (str,), {'__eq__': lambda a, b: True, "
+            "'__hash__': str.__hash__, '__repr__': lambda a: \"'ABC'\"})('x')})('q')")
+    [judged] = select("cruxeval-i")[0].judge([_UPPER], [f"f({fake})"], sandbox)
+    assert not judged.correct, judged.reason
+
+
+def test_a_call_without_arguments_is_run() -> None:
+    record = Record("inline/empty", {"code": "def f():\n    return [1]", "input": "", "output": "[1]"})
+    with Executor(ExecutorConfig(workers=1, seed_slots=1)) as executor:
+        judged = select("cruxeval-i")[0].judge([record, record], ["f()", "f(1)"], executor)
+    assert [j.correct for j in judged] == [True, False]

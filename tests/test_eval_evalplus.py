@@ -88,4 +88,119 @@ def test_mbpp_plus_verdicts(sandbox: Executor) -> None:
     ]
     judged = bench.judge([c[0] for c in cases], [c[1] for c in cases], sandbox)
     assert [j.correct for j in judged] == [c[2] for c in cases]
-    assert judged[3].reason == "no function named similar_elements"
+    assert judged[3].reason.endswith("no function named similar_elements")
+
+
+# Small inline problems: no data set needed. The reference returns a + b (an int) or a word
+# reversed (a str); atol 0 means evalplus's 1e-6 for floats.
+_ADD = Record("inline/add", {
+    "prompt": 'def add(a, b):\n    """The sum of a and b."""\n',
+    "entry_point": "add",
+    "canonical_solution": "    return a + b\n",
+    "base_input": [[1, 2], [3, 4]],
+    "plus_input": [[-5, 5], [10**40, 1]],
+    "atol": 0,
+})
+_REVERSE = Record("inline/reverse", {
+    "prompt": 'def reverse(word):\n    """The word backwards."""\n',
+    "entry_point": "reverse",
+    "canonical_solution": "    return word[::-1]\n",
+    "base_input": [["abc"], ["noon"]],
+    "plus_input": [["x" * 50000 + "y"]],
+    "atol": 0,
+})
+_MEAN = Record("inline/mean", {
+    "prompt": 'def mean(xs):\n    """The mean of xs."""\n',
+    "entry_point": "mean",
+    "canonical_solution": "    return sum(xs) / len(xs)\n",
+    "base_input": [[[0.1, 0.2, 0.3]], [[1.0, 2.0]]],
+    "plus_input": [],
+    "atol": 0,
+})
+
+
+def _verdicts(cases: list[tuple[Record, str]], runner: Executor) -> list[bool]:
+    bench = select("humaneval+")[0]
+    return [j.correct for j in bench.judge([c[0] for c in cases], [c[1] for c in cases], runner)]
+
+
+def test_honest_solutions_pass_and_wrong_ones_fail(sandbox: Executor) -> None:
+    cases = [
+        (_ADD, "    return a + b\n"),
+        (_ADD, "def add(a, b):\n    return b + a\n"),
+        (_ADD, "    return a - b\n"),
+        (_REVERSE, "    return ''.join(reversed(word))\n"),  # its long output is compared by digest
+        (_REVERSE, "    return word[::-1] if len(word) < 100 else word\n"),
+        (_MEAN, "    return sum(x / len(xs) for x in xs)\n"),  # within evalplus's float tolerance
+        (_MEAN, "    return sum(xs) / len(xs) + 1e-3\n"),
+    ]
+    assert _verdicts(cases, sandbox) == [True, True, False, True, False, True, False]
+
+
+def test_the_comparison_is_type_strict(sandbox: Executor) -> None:
+    # evalplus's == would forgive both; a value of another type is another answer here.
+    cases = [(_ADD, "    return float(a + b)\n"), (_ADD, "    return str(a + b)\n")]
+    assert _verdicts(cases, sandbox) == [False, False]
+
+
+_WRONG = "def add(a, b):\n    return 0\n"
+_FORGED_FRAME = "from azr.executor.confine import RESULT_FD\nimport os\nos.write(RESULT_FD, b\"V('pass', 4)\")\nos._exit(0)\n"
+_FORGERIES = {
+    "a pass frame written to the result fd": _FORGED_FRAME + _WRONG,
+    "a pass frame printed after pointing stdout at the result fd": (
+        "from azr.executor.confine import RESULT_FD\nimport os, sys\nos.dup2(RESULT_FD, 1)\n"
+        "print(\"V('pass', 4)\", end='')\nsys.stdout.flush()\nos._exit(0)\n" + _WRONG
+    ),
+    "the judge patched through sys._getframe": (
+        "import sys\nsys._getframe(1).f_globals['_agrees'] = lambda *args: True\n" + _WRONG
+    ),
+    "the judge patched through gc": (
+        "import gc\nfor o in gc.get_objects():\n"
+        "    if isinstance(o, dict) and '_agrees' in o:\n        o['_agrees'] = lambda *args: True\n" + _WRONG
+    ),
+    "the reference read out of the harness and run": (
+        "import sys\n_ns = {}\nexec(sys._getframe(1).f_globals['_REFERENCE'], _ns)\nadd = _ns['add']\n"
+    ),
+    "an always-equal object": (
+        "class _Any:\n    def __eq__(self, other):\n        return True\n    __hash__ = object.__hash__\n"
+        "def add(a, b):\n    return _Any()\n"
+    ),
+    "an always-equal object that prints as a literal": (
+        "class _Any:\n    def __eq__(self, other):\n        return True\n    def __repr__(self):\n        return '3'\n"
+        "    __hash__ = object.__hash__\ndef add(a, b):\n    return _Any()\n"
+    ),
+    "an int subclass whose __eq__ always answers True": (
+        "class _Int(int):\n    def __eq__(self, other):\n        return True\n    __hash__ = int.__hash__\n"
+        "def add(a, b):\n    return _Int(0)\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("attack", list(_FORGERIES))
+def test_a_wrong_candidate_cannot_forge_its_verdict(sandbox: Executor, attack: str) -> None:
+    [judged] = select("humaneval+")[0].judge([_ADD], [_FORGERIES[attack]], sandbox)
+    assert not judged.correct, judged.reason
+
+
+def test_a_str_subclass_whose_eq_always_answers_true_is_wrong(sandbox: Executor) -> None:
+    code = (
+        "class _Str(str):\n    def __eq__(self, other):\n        return True\n    __hash__ = str.__hash__\n"
+        "def reverse(word):\n    return _Str('')\n"
+    )
+    assert _verdicts([(_REVERSE, code)], sandbox) == [False]
+
+
+def test_outputs_longer_than_the_executors_value_limit_are_split_across_runs() -> None:
+    # 20 inputs of ~50 characters of output each overflow a 256-character value limit, so
+    # the reference's slice is halved until each fits; the candidate runs on those slices.
+    record = Record("inline/long", {
+        "prompt": 'def pad(n):\n    """n as a 40-character string."""\n',
+        "entry_point": "pad",
+        "canonical_solution": "    return str(n).rjust(40, '.')\n",
+        "base_input": [[n] for n in range(20)],
+        "plus_input": [],
+        "atol": 0,
+    })
+    with Executor(ExecutorConfig(workers=1, seed_slots=1, max_value_bytes=256)) as small:
+        honest = "    return '.' * (40 - len(str(n))) + str(n)\n"
+        assert _verdicts([(record, honest), (record, "    return str(n).rjust(41, '.')\n")], small) == [True, False]

@@ -7,6 +7,8 @@ class in one file of this package (modules here are imported automatically).
 
 from __future__ import annotations
 
+import ast
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +16,7 @@ from typing import Any, ClassVar, Sequence
 
 from azr.eval.data import DataSource, load_rows
 from azr.executor.types import ExecResult, SnippetRunner
+from azr.tasks.literals import LiteralError
 
 _REGISTRY: dict[str, type["Benchmark"]] = {}
 
@@ -81,6 +84,34 @@ def failure_reason(result: ExecResult) -> str:
     if result.killed_by_limit:
         return f"stopped by the sandbox's {result.killed_by_limit} limit"
     return f"{result.error_type}: {result.error_message}"[:200]
+
+
+_NON_FINITE = {"inf": math.inf, "nan": math.nan, "infj": complex(0, math.inf), "nanj": complex(0, math.nan)}
+
+
+class _NonFiniteNames(ast.NodeTransformer):
+    """``repr`` writes non-finite floats as the bare names ``inf`` and ``nan``, which literal_eval refuses."""
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        if node.id not in _NON_FINITE:
+            return node
+        return ast.copy_location(ast.Constant(_NON_FINITE[node.id]), node)
+
+
+def read_literal(text: str) -> Any:
+    """The plain value of literal text as ``repr`` writes it, ``inf`` and ``nan`` included.
+
+    Every value a verdict depends on passes through here on the host: :func:`ast.literal_eval`
+    runs no code and builds only plain types, so an object a program defined (one whose
+    ``__eq__`` always answers True, an ``int`` subclass) never takes part in a comparison;
+    at most its text does, and text that is not a literal raises :class:`LiteralError`.
+    """
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+        return ast.literal_eval(_NonFiniteNames().visit(tree))
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError) as exc:
+        shown = text if len(text) <= 80 else text[:77] + "..."
+        raise LiteralError(f"not a plain Python literal: {shown} ({type(exc).__name__})") from exc
 
 
 def register(cls: type[Benchmark]) -> type[Benchmark]:

@@ -3,8 +3,15 @@
 These are the in-distribution sets for Absolute Zero: the solver's deduction and abduction
 tasks have the same shape. Both prompts are completion-style with worked examples and
 an ``[ANSWER]`` block, which a base model continues by pattern and an instruct model
-follows as an instruction. Answers are checked the CRUXEval way, by running
-``output == answer`` (or ``f(answer) == output``) with the function, in the sandbox.
+follows as an instruction. Verdicts are decided on the host, on plain values, never by an
+``==`` inside the sandbox (where an answer's object could make ``==`` answer True): a
+CRUXEval-O answer must be a literal, read with :func:`ast.literal_eval`; a CRUXEval-I answer
+must be a call ``f(...)`` with literal arguments (as self-play's abduction requires), run in
+the sandbox, and what it returns is read back as a literal. Both are compared with the
+recorded output type-strictly (:func:`azr.tasks.literals.values_equal`), so ``1.0`` for
+``1`` or ``True`` for ``1`` is wrong, and an expression or a lambda argument is refused even
+where it would evaluate to the right thing: a lambda runs code in the process whose result
+the host reads, and the expected output is in the prompt.
 """
 
 from __future__ import annotations
@@ -14,9 +21,10 @@ from abc import abstractmethod
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from azr.eval.benchmarks.base import Benchmark, Judgement, Record, failure_reason, register
+from azr.eval.benchmarks.base import Benchmark, Judgement, Record, failure_reason, read_literal, register
 from azr.eval.data import DataSource
-from azr.executor.types import Snippet, SnippetRunner
+from azr.executor.types import ExecResult, Snippet, SnippetRunner
+from azr.tasks.literals import LiteralError, parse_arguments, values_equal
 
 _SOURCE = DataSource(local="cruxeval/cruxeval.jsonl", hub_id="cruxeval-org/cruxeval")
 _OPEN = "[ANSWER]"
@@ -92,6 +100,14 @@ def _calls_f(tree: ast.AST) -> bool:
     return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "f" for n in ast.walk(tree))
 
 
+@dataclass(frozen=True)
+class _Produced:
+    """The plain value an answer stands for, or the reason (non-empty) there is none."""
+
+    value: Any = None
+    reason: str = ""
+
+
 class _CruxEval(Benchmark):
     family = "cruxeval"
     source = _SOURCE
@@ -102,26 +118,24 @@ class _CruxEval(Benchmark):
         return [Record(id=str(row["id"]), fields={k: row[k] for k in ("code", "input", "output")}) for row in rows]
 
     def judge(self, records: Sequence[Record], completions: Sequence[str], runner: SnippetRunner) -> list[Judgement]:
-        checks = [self._check(record, answer_text(text)) for record, text in zip(records, completions)]
-        snippets = [check for check in checks if isinstance(check, Snippet)]
-        results = iter(runner.run_batch(snippets)) if snippets else iter(())
-        judgements = []
-        for check, text in zip(checks, completions):
-            answer = answer_text(text)
-            if isinstance(check, str):
-                judgements.append(Judgement(False, answer, check))
-                continue
-            result = next(results)
-            if result.ok:
-                correct = result.value_repr == "True"
-                judgements.append(Judgement(correct, answer, "" if correct else "not equal"))
-            else:
-                judgements.append(Judgement(False, answer, failure_reason(result)))
-        return judgements
+        answers = [answer_text(text) for text in completions]
+        produced = self.produced(records, answers, runner)
+        return [_compare(record, answer, got) for record, answer, got in zip(records, answers, produced, strict=True)]
 
     @abstractmethod
-    def _check(self, record: Record, answer: str) -> Snippet | str:
-        """The sandbox check for one answer, or the reason it is wrong without running anything."""
+    def produced(self, records: Sequence[Record], answers: Sequence[str], runner: SnippetRunner) -> list[_Produced]:
+        """What each answer gives, read on the host as a plain value; code runs only through ``runner``."""
+
+
+def _compare(record: Record, answer: str, got: _Produced) -> Judgement:
+    if got.reason:
+        return Judgement(False, answer, got.reason)
+    try:
+        expected = read_literal(record.fields["output"])
+    except LiteralError as exc:
+        return Judgement(False, answer, f"the record's output is not a literal ({exc})")
+    correct = values_equal(expected, got.value)
+    return Judgement(correct, answer, "" if correct else "not equal")
 
 
 @register
@@ -135,21 +149,27 @@ class CruxEvalOutput(_CruxEval):
         examples = "".join(_output_block(e.code, e.call_input) + f"{e.output}\n{_CLOSE}\n\n" for e in _EXAMPLES)
         return _OUTPUT_INTRO + examples + _output_block(record.fields["code"], record.fields["input"])
 
-    def _check(self, record: Record, answer: str) -> Snippet | str:
-        if not answer:
-            return "no answer"
-        try:
-            value = ast.parse(answer, mode="eval").body
-        except SyntaxError:
-            return "answer is not a Python expression"
-        restated = _single_equality(value)
-        if restated is not None:
-            value = restated.comparators[0]  # the model restated the call: "f(...) == value"
-        if _calls_f(value):
-            return "answer calls f instead of predicting its value"
-        predicted = ast.unparse(value)
-        code = record.fields["code"]
-        return Snippet(code=code, call=f"({record.fields['output']}) == ({predicted})", timeout_s=_TIMEOUT_S)
+    def produced(self, records: Sequence[Record], answers: Sequence[str], runner: SnippetRunner) -> list[_Produced]:
+        """The predicted values; reading them runs nothing, so the sandbox is not needed."""
+        return [_predicted(answer) for answer in answers]
+
+
+def _predicted(answer: str) -> _Produced:
+    if not answer:
+        return _Produced(reason="no answer")
+    try:
+        value = ast.parse(answer, mode="eval").body
+    except SyntaxError:
+        return _Produced(reason="answer is not a Python expression")
+    restated = _single_equality(value)
+    if restated is not None:
+        value = restated.comparators[0]  # the model restated the call: "f(...) == value"
+    if _calls_f(value):
+        return _Produced(reason="answer calls f instead of predicting its value")
+    try:
+        return _Produced(read_literal(ast.unparse(value)))
+    except LiteralError:
+        return _Produced(reason="answer is not a Python literal")
 
 
 @register
@@ -163,17 +183,38 @@ class CruxEvalInput(_CruxEval):
         examples = "".join(_input_block(e.code, e.output) + f"f({e.call_input})\n{_CLOSE}\n\n" for e in _EXAMPLES)
         return _INPUT_INTRO + examples + _input_block(record.fields["code"], record.fields["output"])
 
-    def _check(self, record: Record, answer: str) -> Snippet | str:
-        try:
-            body = ast.parse(answer, mode="eval").body
-        except SyntaxError:
-            return "answer is not a call f(...)"
-        restated = _single_equality(body)
-        if restated is not None:
-            body = restated.left  # the model restated "== output" after its call
-        if not (isinstance(body, ast.Call) and isinstance(body.func, ast.Name) and body.func.id == "f"):
-            return "answer is not a call f(...)"
-        if any(_calls_f(arg) for arg in [*body.args, *body.keywords]):
-            return "answer nests calls to f"
-        call = ast.unparse(body)
-        return Snippet(code=record.fields["code"], call=f"({call}) == ({record.fields['output']})", timeout_s=_TIMEOUT_S)
+    def produced(self, records: Sequence[Record], answers: Sequence[str], runner: SnippetRunner) -> list[_Produced]:
+        """Each call run in the sandbox; its value comes back as literal text and is read here."""
+        calls = [_call(answer) for answer in answers]
+        snippets = [Snippet(code=record.fields["code"], call=call, timeout_s=_TIMEOUT_S)
+                    for record, call in zip(records, calls) if not isinstance(call, _Produced)]
+        results = iter(runner.run_batch(snippets) if snippets else [])
+        return [call if isinstance(call, _Produced) else _returned(next(results)) for call in calls]
+
+
+def _call(answer: str) -> str | _Produced:
+    """The call ``f(...)`` to run, with canonical literal arguments, or why the answer is refused."""
+    try:
+        body = ast.parse(answer, mode="eval").body
+    except SyntaxError:
+        return _Produced(reason="answer is not a call f(...)")
+    restated = _single_equality(body)
+    if restated is not None:
+        body = restated.left  # the model restated "== output" after its call
+    if not (isinstance(body, ast.Call) and isinstance(body.func, ast.Name) and body.func.id == "f"):
+        return _Produced(reason="answer is not a call f(...)")
+    if not body.args and not body.keywords:
+        return "f()"
+    try:
+        return f"f({parse_arguments(ast.unparse(body)).text()})"
+    except LiteralError:
+        return _Produced(reason="the arguments of f(...) are not Python literals")
+
+
+def _returned(result: ExecResult) -> _Produced:
+    if not result.ok:
+        return _Produced(reason=failure_reason(result))
+    try:
+        return _Produced(read_literal(result.value_repr or ""))
+    except LiteralError:
+        return _Produced(reason="f returned a value that is not a plain literal")
