@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import selectors
-import shutil
 import signal
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from azr.executor import landlock
 from azr.executor import layers as layer_probe
 from azr.executor.config import ExecutorConfig
 from azr.executor.errors import ExecutorError
+from azr.executor.scratch import remove_tree
 from azr.executor.settings import WorkerSettings
 from azr.executor.types import ExecResult, LayerStatus, Snippet
 from azr.executor.uids import UidLease, lease_uids
@@ -202,15 +202,23 @@ class Executor:
             job = worker.inflight.popleft()
             results[job.index] = _to_result(message)
             worker.last_progress = time.monotonic()
+            if "retire" in message:
+                log.warning("worker %d retires: %s; replacing it", worker.proc.pid, message["retire"])
+                self._replace(worker, results, pending, selector, hung=False, retired=True)
+                return
         if not worker.inflight:
             selector.unregister(worker.fd)
 
     def _replace(self, worker: _Worker, results: list[ExecResult | None], pending: dict[int, deque[_Job]],
-                 selector: selectors.BaseSelector, *, hung: bool) -> None:
-        """Retry the dead worker's jobs once elsewhere, and start a fresh worker in its place."""
+                 selector: selectors.BaseSelector, *, hung: bool, retired: bool = False) -> None:
+        """Retry the dead worker's jobs once elsewhere, and start a fresh worker in its place.
+
+        A worker that ``retired`` answered its last job and read none of the rest, so no job
+        still queued on it is to blame: none of them counts an attempt.
+        """
         selector.unregister(worker.fd)
         _stop(worker)
-        head = worker.inflight[0] if worker.inflight else None
+        head = worker.inflight[0] if worker.inflight and not retired else None
         for job in reversed(worker.inflight):
             job.attempts += job is head
             if job is head and job.attempts > 1:
@@ -257,7 +265,7 @@ class Executor:
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, start_new_session=True, close_fds=True,
             )
         except OSError as exc:
-            shutil.rmtree(root, ignore_errors=True)
+            _remove_root(root)
             raise ExecutorError(f"cannot start a sandbox worker with {python}: {exc}") from exc
         return _Worker(slot, number, proc, root)
 
@@ -319,7 +327,14 @@ def _stop(worker: _Worker) -> None:
         except ProcessLookupError:
             pass
         proc.wait()
-    shutil.rmtree(worker.scratch_root, ignore_errors=True)
+    _remove_root(worker.scratch_root)
+
+
+def _remove_root(root: str) -> None:
+    """Remove a worker's scratch tree; what a program left there is logged, never raised."""
+    problems = remove_tree(root)
+    if problems:
+        log.warning("could not fully remove sandbox scratch %s: %s", root, "; ".join(problems[:3]))
 
 
 def _stop_all(workers: list[_Worker], uids: UidLease | None) -> None:

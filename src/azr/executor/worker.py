@@ -5,7 +5,8 @@ It imports the modules children may use (after the uid drop a child could not re
 interpreter under a private home directory), confines itself (see
 :mod:`azr.executor.confine`), then loops: read one request line, fork, watch the child
 under a wall-clock deadline while draining its output, reap it, empty the scratch
-directory, write one reply line. It exits when its parent closes the request pipe.
+directory, write one reply line. It exits when its parent closes the request pipe, or
+after a reply that says ``retire`` (it can no longer give the next program a clean start).
 
 This module must stay light: everything it imports is inherited by every child.
 """
@@ -18,7 +19,6 @@ import io
 import json
 import os
 import select
-import shutil
 import signal
 import sys
 import sysconfig
@@ -28,6 +28,7 @@ from typing import Any
 from azr.executor._libc import raw_fork
 from azr.executor.child import SANDBOX_FAILURE_STATUS, decode_report, run_child
 from azr.executor.confine import confine_worker
+from azr.executor.scratch import clear_directory
 from azr.executor.settings import WorkerSettings
 
 _READ_CHUNK = 65536
@@ -95,10 +96,12 @@ class ForkServer:
         duration = time.monotonic() - start
         self._drain(result_r, output_r, watch)
         _reap_orphans()
-        _empty(self.settings.scratch)
+        leftovers = clear_directory(self.settings.scratch)
         reply = _interpret(status, limit, watch, self.settings.max_output_bytes)
         reply["id"] = request["id"]
         reply["duration_s"] = duration
+        if leftovers:  # the next program must not see them: this worker and its scratch go
+            reply["retire"] = f"its scratch directory could not be emptied ({leftovers[0]})"
         return reply
 
     def _watch(self, pid: int, deadline: float, result_r: int, output_r: int, watch: _Watch) -> str | None:
@@ -135,25 +138,6 @@ class ForkServer:
             while data := os.read(fd, _READ_CHUNK):
                 watch.take(fd == output_r, data)
             os.close(fd)
-
-
-def _empty(directory: str) -> None:
-    """Remove everything a snippet left, even what it made unreadable, so the next starts clean."""
-    os.chmod(directory, 0o700)
-    with os.scandir(directory) as entries:
-        leftovers = list(entries)
-    if not leftovers:
-        return
-    for root, dirs, _ in os.walk(directory):  # top-down: unlock each directory before entering it
-        for name in dirs:
-            path = os.path.join(root, name)
-            if not os.path.islink(path):
-                os.chmod(path, 0o700)
-    for entry in leftovers:
-        if entry.is_dir(follow_symlinks=False):
-            shutil.rmtree(entry.path, ignore_errors=True)
-        else:
-            os.unlink(entry.path)
 
 
 def _kill_group(pid: int) -> None:
@@ -251,7 +235,10 @@ def main(argv: list[str]) -> int:
     _reply(replies, {"ready": os.getpid()})
     try:
         for line in os.fdopen(requests, "rb"):
-            _reply(replies, server.run(json.loads(line)))
+            reply = server.run(json.loads(line))
+            _reply(replies, reply)
+            if "retire" in reply:
+                return 0
     except BrokenPipeError:
         pass
     return 0
