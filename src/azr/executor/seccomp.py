@@ -124,6 +124,18 @@ def supported() -> tuple[bool, str]:
                   f"{len(table['self_only'])} allowed only on the caller itself")
 
 
+def syscall_number(name: str, machine: str | None = None) -> int | None:
+    """The number of a system call this module knows by name (for raw calls elsewhere), or
+    None on an architecture without a table."""
+    table = ARCHES.get(machine or platform.machine())
+    if table is None:
+        return None
+    for group in ("deny", "no_xattr", "child_deny"):
+        if name in table[group]:
+            return table[group][name]
+    return table["self_only"][name][0]
+
+
 def denied_syscalls(machine: str | None = None) -> list[str]:
     """Names of the system calls the filters refuse outright (beyond the argument checks)."""
     table = ARCHES[machine or platform.machine()]

@@ -18,6 +18,7 @@ import importlib
 import io
 import json
 import os
+import resource
 import select
 import signal
 import sys
@@ -25,14 +26,18 @@ import sysconfig
 import time
 from typing import Any
 
-from azr.executor._libc import raw_fork
+from azr.executor._libc import raw_fork, syscall
 from azr.executor.child import SANDBOX_FAILURE_STATUS, decode_report, run_child
 from azr.executor.confine import confine_worker
 from azr.executor.scratch import clear_directory
+from azr.executor.seccomp import syscall_number
 from azr.executor.settings import WorkerSettings
 
 _READ_CHUNK = 65536
 _LIMIT_SIGNALS = {signal.SIGXCPU: "cpu_time", signal.SIGXFSZ: "file_size"}
+_RLIMITS = sorted(name for name in dir(resource) if name.startswith("RLIMIT_"))
+_IOPRIO_GET = syscall_number("ioprio_get")
+_IOPRIO_WHO_PROCESS = 1
 
 
 class _Watch:
@@ -64,6 +69,7 @@ class ForkServer:
     def __init__(self, settings: WorkerSettings) -> None:
         self.settings = settings
         self.plan = confine_worker(settings)
+        self.state = own_state()
 
     def run(self, request: dict[str, Any]) -> dict[str, Any]:
         """Fork a child for one snippet and turn whatever happens to it into a reply.
@@ -102,6 +108,8 @@ class ForkServer:
         reply["duration_s"] = duration
         if leftovers:  # the next program must not see them: this worker and its scratch go
             reply["retire"] = f"its scratch directory could not be emptied ({leftovers[0]})"
+        elif own_state() != self.state:  # seccomp should make this impossible; never trust one layer
+            reply["retire"] = "its own limits, priority, affinity or scheduling changed during the run"
         return reply
 
     def _watch(self, pid: int, deadline: float, result_r: int, output_r: int, watch: _Watch) -> str | None:
@@ -138,6 +146,15 @@ class ForkServer:
             while data := os.read(fd, _READ_CHUNK):
                 watch.take(fd == output_r, data)
             os.close(fd)
+
+
+def own_state() -> tuple[object, ...]:
+    """Everything about this process that a program could change to harm later programs:
+    every rlimit, the nice value, CPU affinity, scheduling policy and I/O priority."""
+    limits = tuple(resource.getrlimit(getattr(resource, name)) for name in _RLIMITS)
+    ioprio = None if _IOPRIO_GET is None else syscall(_IOPRIO_GET, _IOPRIO_WHO_PROCESS, 0)
+    return (limits, os.getpriority(os.PRIO_PROCESS, 0), frozenset(os.sched_getaffinity(0)),
+            os.sched_getscheduler(0), os.sched_getparam(0).sched_priority, ioprio)
 
 
 def _kill_group(pid: int) -> None:
