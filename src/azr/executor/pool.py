@@ -164,7 +164,7 @@ class Executor:
     def _job(self, index: int, snippet: Snippet) -> _Job:
         timeout = snippet.timeout_s if snippet.timeout_s is not None else self.config.default_timeout_s
         frame = json.dumps({"id": index, "code": snippet.code, "call": snippet.call, "timeout_s": timeout}).encode()
-        return _Job(index, frame + b"\n", timeout)
+        return _Job(index, len(frame).to_bytes(4, "big") + frame, timeout)
 
     def _dispatch(self, pending: dict[int, deque[_Job]], selector: selectors.BaseSelector) -> None:
         for worker in self._workers:

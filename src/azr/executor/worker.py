@@ -3,10 +3,10 @@
 Started by :class:`azr.executor.pool.Executor` as ``python -m azr.executor.worker SETTINGS``.
 It imports the modules children may use (after the uid drop a child could not read an
 interpreter under a private home directory), confines itself (see
-:mod:`azr.executor.confine`), then loops: read one request line, fork, watch the child
-under a wall-clock deadline while draining its output, reap it, empty the scratch
-directory, write one reply line. It exits when its parent closes the request pipe, or
-after a reply that says ``retire`` (it can no longer give the next program a clean start).
+:mod:`azr.executor.confine`), then loops: read exactly one length-prefixed request, fork,
+watch the child under a wall-clock deadline while draining its output, reap it, empty the
+scratch directory, write one reply line. It exits when its parent closes the request pipe,
+or after a reply that says ``retire`` (it can no longer give the next program a clean start).
 
 This module must stay light: everything it imports is inherited by every child.
 """
@@ -251,14 +251,36 @@ def main(argv: list[str]) -> int:
     gc.freeze()
     _reply(replies, {"ready": os.getpid()})
     try:
-        for line in os.fdopen(requests, "rb"):
-            reply = server.run(json.loads(line))
+        while (frame := read_frame(requests)) is not None:
+            reply = server.run(json.loads(frame))
+            del frame
             _reply(replies, reply)
             if "retire" in reply:
                 return 0
     except BrokenPipeError:
         pass
     return 0
+
+
+def read_frame(fd: int) -> bytes | None:
+    """One request: a 4-byte big-endian length, then that many bytes; None at end of input.
+
+    Read with exact ``os.read`` calls and no buffered reader, so the next request stays in
+    the kernel's pipe buffer: a child forked now has nothing of it in its memory or fds.
+    """
+    header = _read_exact(fd, 4)
+    return None if header is None else _read_exact(fd, int.from_bytes(header, "big"))
+
+
+def _read_exact(fd: int, size: int) -> bytes | None:
+    chunks: list[bytes] = []
+    while size:
+        chunk = os.read(fd, size)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
 
 
 def _reply(fd: int, payload: dict[str, Any]) -> None:
