@@ -22,6 +22,7 @@ import time
 import weakref
 from collections import deque
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Sequence
 
 from azr.executor import landlock
@@ -39,6 +40,15 @@ _PIPELINE_DEPTH = 2
 _PIPELINE_MAX_FRAME = 16384
 _GRACE_S = 2.0
 _START_TIMEOUT_S = 30.0
+# The worker imports as root, before it confines itself, so nothing of the caller's choosing
+# may be on its sys.path: -P keeps the working directory off it, -s the user's site
+# directory, and the environment carries no PYTHONPATH. Only the directory azr itself was
+# loaded from is added. (-I would also do this, but it ignores PYTHONHASHSEED, which gives
+# each seed slot its own hashes.)
+_WORKER_ARGS = ("-P", "-s", "-c",
+                "import sys; sys.path.insert(0, sys.argv[1]); "
+                "from azr.executor.worker import main; sys.exit(main(sys.argv[1:]))")
+_SOURCE_ROOT = str(Path(__file__).resolve().parents[2])
 
 
 @dataclass
@@ -257,11 +267,11 @@ class Executor:
             max_value_bytes=config.max_value_bytes,
         )
         env = {"PYTHONHASHSEED": str(config.hash_seed_base + slot + 1), "PATH": os.environ.get("PATH", "/usr/bin"),
-               "LANG": "C.UTF-8", "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+               "LANG": "C.UTF-8"}
         python = config.python or sys.executable
         try:
             proc = subprocess.Popen(
-                [python, "-m", "azr.executor.worker", json.dumps(asdict(settings))],
+                [python, *_WORKER_ARGS, _SOURCE_ROOT, json.dumps(asdict(settings))],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, start_new_session=True, close_fds=True,
             )
         except OSError as exc:

@@ -1,6 +1,7 @@
 """The fork-server: a long-lived, confined process that forks one child per snippet.
 
-Started by :class:`azr.executor.pool.Executor` as ``python -m azr.executor.worker SETTINGS``.
+Started by :class:`azr.executor.pool.Executor`, which calls :func:`main` with the settings
+as ``argv[1]`` from an interpreter whose ``sys.path`` holds nothing the caller chose.
 It imports the modules children may use (after the uid drop a child could not read an
 interpreter under a private home directory), confines itself (see
 :mod:`azr.executor.confine`), then loops: read exactly one length-prefixed request, fork,
@@ -287,7 +288,3 @@ def _reply(fd: int, payload: dict[str, Any]) -> None:
     data = memoryview(json.dumps(payload).encode() + b"\n")
     while data:
         data = data[os.write(fd, data):]
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv))
