@@ -62,10 +62,14 @@ def _execute(program: CodeType, call: CodeType | None, max_value_bytes: int) -> 
         text = repr(eval(call, namespace))
     except BaseException as exc:  # the snippet's own failure is a result, not our crash
         return encode_report(error=(type(exc).__name__, _message(exc)))
-    if len(text) > max_value_bytes:
-        return encode_report(error=("ReprTooLong",
-                                    f"the value's repr has {len(text)} characters; the limit is {max_value_bytes}"))
+    if len(text) > max_value_bytes:  # checked again by the worker, which trusts no report
+        return encode_report(error=repr_too_long(len(text), max_value_bytes))
     return encode_report(value=text)
+
+
+def repr_too_long(length: int, limit: int) -> tuple[str, str]:
+    """The error for a value whose repr is past ``max_value_bytes``."""
+    return "ReprTooLong", f"the value's repr has {length} characters; the limit is {limit}"
 
 
 def _message(exc: BaseException) -> str:

@@ -33,8 +33,9 @@ class ExecResult:
     """The structured outcome of one snippet. ``ok`` is True only when it ran to completion.
 
     ``killed_by_limit`` names the limit that stopped it: ``wall_time`` (then ``timed_out``),
-    ``cpu_time``, ``memory`` (a MemoryError under the address-space limit), ``file_size`` or
-    ``output``. ``error_type`` is the exception's class name, or one of ``Timeout``,
+    ``cpu_time``, ``memory`` (a MemoryError after the child really used at least half its
+    address-space limit, by the kernel's count; a single oversized request that is refused
+    at once stays the program's own MemoryError), ``file_size`` or ``output``. ``error_type`` is the exception's class name, or one of ``Timeout``,
     ``Killed`` (by a signal), ``Exited`` (before returning), ``OutputLimit``,
     ``ReprTooLong``, ``SandboxError`` and ``WorkerLost``.
     """

@@ -28,7 +28,7 @@ import time
 from typing import Any
 
 from azr.executor._libc import raw_fork, syscall
-from azr.executor.child import SANDBOX_FAILURE_STATUS, decode_report, run_child
+from azr.executor.child import SANDBOX_FAILURE_STATUS, decode_report, repr_too_long, run_child
 from azr.executor.confine import confine_worker
 from azr.executor.scratch import clear_directory
 from azr.executor.seccomp import syscall_number
@@ -99,12 +99,12 @@ class ForkServer:
         os.close(output_w)
         watch = _Watch(self.settings.max_output_bytes, 8 * self.settings.max_value_bytes + 65536)
         limit = self._watch(pid, start + request["timeout_s"], result_r, output_r, watch)
-        _, status = os.waitpid(pid, 0)
+        _, status, usage = os.wait4(pid, 0)
         duration = time.monotonic() - start
         self._drain(result_r, output_r, watch)
         _reap_orphans()
         leftovers = clear_directory(self.settings.scratch)
-        reply = _interpret(status, limit, watch, self.settings.max_output_bytes)
+        reply = _interpret(status, limit, watch, self.settings, usage.ru_maxrss << 10)
         reply["id"] = request["id"]
         reply["duration_s"] = duration
         if leftovers:  # the next program must not see them: this worker and its scratch go
@@ -176,11 +176,18 @@ def _reap_orphans() -> None:
             return
 
 
-def _interpret(status: int, limit: str | None, watch: _Watch, output_cap: int) -> dict[str, Any]:
-    """Combine the child's own report with how it ended; the kernel's word wins on limits."""
+def _interpret(status: int, limit: str | None, watch: _Watch, settings: WorkerSettings,
+               peak_rss: int) -> dict[str, Any]:
+    """Combine the child's own report with how it ended; the kernel's word wins on limits.
+
+    The report is the program's word: it may have written any bytes to the result pipe.
+    So a value past ``max_value_bytes`` is refused here too, and a ``MemoryError`` counts as
+    the memory limit only when the kernel's peak resident size of the child (``wait4``)
+    shows it really used at least half its address-space limit.
+    """
     reply: dict[str, Any] = {
         "stdout": watch.output.decode("utf-8", "replace"),
-        "stdout_truncated": watch.output_total > output_cap,
+        "stdout_truncated": watch.output_total > settings.max_output_bytes,
         "timed_out": limit == "wall_time",
         "killed_by_limit": limit,
     }
@@ -191,7 +198,11 @@ def _interpret(status: int, limit: str | None, watch: _Watch, output_cap: int) -
                         "error_message": f"the program printed {watch.output_total} bytes, past the kill limit"}
     report = decode_report(bytes(watch.result)) if watch.result and not watch.result_overflow else None
     if report is not None and os.WIFEXITED(status):
-        if report.get("error_type") == "MemoryError":
+        value = report.get("value_repr")
+        if value is not None and len(value) > settings.max_value_bytes:
+            error_type, message = repr_too_long(len(value), settings.max_value_bytes)
+            return reply | {"ok": False, "error_type": error_type, "error_message": message}
+        if report.get("error_type") == "MemoryError" and 2 * peak_rss >= dict(settings.rlimits)["RLIMIT_AS"]:
             report["killed_by_limit"] = "memory"
         return reply | report
     if watch.result_overflow:
