@@ -16,6 +16,13 @@ _raw = ctypes.PyDLL(None, use_errno=True)
 _raw.fork.restype = ctypes.c_int
 _raw.fork.argtypes = []
 
+_libc.mount.restype = ctypes.c_int
+_libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
+_libc.unshare.restype = ctypes.c_int
+_libc.unshare.argtypes = [ctypes.c_int]
+
+CLONE_NEWNS = 0x00020000
+MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 2, 4, 8, 1 << 14, 1 << 18
 PR_SET_PDEATHSIG = 1
 PR_GET_SECCOMP = 21
 PR_SET_SECCOMP = 22
@@ -41,6 +48,21 @@ def prctl(option: int, arg2: int = 0, arg3: int = 0, arg4: int = 0, arg5: int = 
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err))
     return result
+
+
+def unshare(flags: int) -> None:
+    """Call ``unshare(2)`` (Python 3.11 has no ``os.unshare``); raise OSError on failure."""
+    if _libc.unshare(flags) < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+
+
+def mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    """Call ``mount(2)``; raise OSError with the kernel's errno on failure."""
+    encoded = [None if v is None else v.encode() for v in (source, target, fstype, data)]
+    if _libc.mount(encoded[0], encoded[1], encoded[2], flags, encoded[3]) < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{os.strerror(err)}: {target}")
 
 
 def raw_fork() -> int:

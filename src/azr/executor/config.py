@@ -37,6 +37,10 @@ class ExecutorConfig(StrictModel):
     output_kill_bytes: int = Field(16 << 20, ge=0, description="A child printing more than this is killed.")
     max_value_bytes: int = Field(65536, ge=16, description="Longest value repr returned; longer is an error.")
     max_file_bytes: int = Field(8 << 20, ge=0, description="RLIMIT_FSIZE: largest file a child may write.")
+    max_scratch_bytes: int = Field(
+        64 << 20, ge=1 << 20,
+        description="Total size of the scratch directory: a tmpfs of this size when the executor runs as root, "
+                    "else checked after each run (a run past it fails).")
     max_open_files: int = Field(64, ge=8, description="RLIMIT_NOFILE of each child.")
     max_threads: int = Field(16, ge=1, description="RLIMIT_NPROC of each child's uid.")
     default_timeout_s: float = Field(5.0, gt=0, description="Wall-clock limit of a snippet without its own.")

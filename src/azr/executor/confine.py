@@ -1,12 +1,14 @@
 """The isolation layers, applied in two stages so each snippet pays only for what differs.
 
-The fork-server confines itself once, after importing what children may use: rlimits
-(all but CPU), the unprivileged uid, no_new_privs, Landlock (read allow-list, writes only to
-its scratch directory, no exec, no TCP) and a seccomp filter that still allows fork. Every
-child inherits all of that and then, before running its snippet: starts a new session,
-keeps only its own file descriptors, gets a fresh CPU limit, dies with its parent, enters a
-nested Landlock domain that cannot signal out, and loads the seccomp filter that closes fork
-and every call naming another process (see :mod:`azr.executor.seccomp`).
+The fork-server confines itself once, after importing what children may use: a
+size-capped tmpfs on its scratch directory in a mount namespace of its own (where the kernel
+allows), rlimits (all but CPU), the unprivileged uid, no_new_privs, Landlock (read
+allow-list, writes only to its scratch directory, no exec, no TCP) and a seccomp filter that
+still allows fork. Every child inherits all of that and then, before running its snippet:
+starts a new session, keeps only its own file descriptors, gets a fresh CPU limit, dies
+with its parent, enters a nested Landlock domain that cannot signal out, and loads the
+seccomp filter that closes fork and every call naming another process (see
+:mod:`azr.executor.seccomp`).
 A failing step raises; callers fail closed.
 """
 
@@ -18,11 +20,17 @@ import signal
 from dataclasses import dataclass
 
 from azr.executor import landlock
-from azr.executor._libc import PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG, prctl
+from azr.executor._libc import (
+    CLONE_NEWNS, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_REC, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS,
+    PR_SET_PDEATHSIG, mount, prctl, unshare,
+)
 from azr.executor.seccomp import Filter
 from azr.executor.settings import WorkerSettings
 
 RESULT_FD = 3
+# Files and directories a scratch tmpfs may hold: each inode costs kernel memory its size
+# option does not count.
+_SCRATCH_INODES = 16384
 _FIRST_UNUSED_FD = 4
 
 
@@ -36,8 +44,10 @@ class Plan:
     seccomp: Filter | None
 
 
-def confine_worker(settings: WorkerSettings) -> Plan:
-    """Apply the one-time layers to the calling process (the fork-server) and plan the rest."""
+def confine_worker(settings: WorkerSettings) -> tuple[Plan, bool]:
+    """Apply the one-time layers to the calling process (the fork-server) and plan the rest.
+    Also says whether the scratch directory is a size-capped tmpfs."""
+    scratch_is_tmpfs = settings.uid is not None and _mount_scratch_tmpfs(settings)
     abi = settings.landlock_abi
     base_ruleset = landlock.build_ruleset(settings.read_paths, settings.scratch, abi) if abi else None
     plan = Plan(
@@ -60,7 +70,26 @@ def confine_worker(settings: WorkerSettings) -> Plan:
         os.close(base_ruleset)
     if settings.seccomp:
         Filter(allow_fork=True).install()
-    return plan
+    return plan, scratch_is_tmpfs
+
+
+def _mount_scratch_tmpfs(settings: WorkerSettings) -> bool:
+    """Mount a tmpfs of ``max_scratch_bytes`` on the scratch directory, in a mount namespace
+    of this worker's own, so the cap holds while a program writes and the mount vanishes
+    with the worker (a killed executor leaves no mount on the host). Before the Landlock
+    ruleset is built, whose write rule must name the tmpfs and not the directory under it.
+    False where the kernel refuses (no CAP_SYS_ADMIN): then only the check after each run
+    caps the total.
+    """
+    options = (f"size={settings.max_scratch_bytes},nr_inodes={_SCRATCH_INODES},mode=0700,"
+               f"uid={settings.uid},gid={settings.uid}")
+    try:
+        unshare(CLONE_NEWNS)
+        mount(None, "/", None, MS_REC | MS_PRIVATE)
+        mount("azr-scratch", settings.scratch, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, options)
+    except OSError:
+        return False
+    return True
 
 
 def confine_child(plan: Plan, result_w: int, output_w: int) -> None:

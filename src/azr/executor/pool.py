@@ -265,6 +265,7 @@ class Executor:
             max_output_bytes=config.max_output_bytes,
             output_kill_bytes=config.output_kill_bytes,
             max_value_bytes=config.max_value_bytes,
+            max_scratch_bytes=config.max_scratch_bytes,
         )
         env = {"PYTHONHASHSEED": str(config.hash_seed_base + slot + 1), "PATH": os.environ.get("PATH", "/usr/bin"),
                "LANG": "C.UTF-8"}
@@ -298,6 +299,8 @@ class Executor:
         del worker.buffer[: end + 1]
         if "fatal" in message:
             raise ExecutorError(f"{message['fatal']} (check executor.preload_modules and executor.python)")
+        if not message.get("scratch_tmpfs"):
+            log.debug("worker %d has no scratch tmpfs; its disk use is checked after each run", worker.proc.pid)
         worker.ready = True
 
 

@@ -9,7 +9,7 @@ safe because the program that built the tree is dead and nothing renames under u
 never follows a symlink. An entry that cannot be removed is skipped and named in the
 returned list of problems, never raised.
 
-Kept free of imports beyond ``os`` (no ``logging``): the fork-server imports it, and every
+Kept free of heavy imports (no ``logging``): the fork-server imports it, and every
 child inherits what the fork-server has imported.
 """
 
@@ -17,20 +17,32 @@ from __future__ import annotations
 
 import os
 import stat
+from dataclasses import dataclass, field
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
-def clear_directory(path: str) -> list[str]:
-    """Remove everything inside ``path`` (not ``path`` itself). Returns one line per entry
-    that could not be removed; an empty list means the directory is empty."""
+@dataclass
+class Cleared:
+    """What emptying a directory found: the bytes its files held (every name of a hard link
+    counts; an upper bound) and one line per entry that could not be removed."""
+
+    used_bytes: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def clear_directory(path: str) -> Cleared:
+    """Remove everything inside ``path`` (not ``path`` itself); an empty ``problems`` list
+    in the answer means the directory is empty."""
+    cleared = Cleared()
+    problems = cleared.problems
     try:
         os.chmod(path, 0o700)
         fd = os.open(path, _DIR_FLAGS)
     except OSError as exc:
-        return [f"cannot open {path} for cleaning: {exc}"]
-    problems: list[str] = []
-    stack = [("", _unlink_files(fd, problems))]
+        problems.append(f"cannot open {path} for cleaning: {exc}")
+        return cleared
+    stack = [("", _unlink_files(fd, cleared))]
     while True:
         _, subdirs = stack[-1]
         if subdirs:
@@ -43,7 +55,7 @@ def clear_directory(path: str) -> list[str]:
                 continue
             os.close(fd)
             fd = child
-            stack.append((name, _unlink_files(fd, problems)))
+            stack.append((name, _unlink_files(fd, cleared)))
             continue
         name, _ = stack.pop()
         if not stack:
@@ -60,14 +72,14 @@ def clear_directory(path: str) -> list[str]:
         except OSError as exc:
             problems.append(f"cannot remove directory {name!r} under {path}: {exc}")
     os.close(fd)
-    return problems
+    return cleared
 
 
 def remove_tree(path: str) -> list[str]:
     """Remove ``path`` and everything in it. Returns what could not be removed; never raises."""
     if not os.path.lexists(path):
         return []
-    problems = clear_directory(path)
+    problems = clear_directory(path).problems
     if not problems:
         try:
             os.rmdir(path)
@@ -76,21 +88,23 @@ def remove_tree(path: str) -> list[str]:
     return problems
 
 
-def _unlink_files(fd: int, problems: list[str]) -> list[str]:
-    """Unlink every non-directory in the directory ``fd`` and return its subdirectories' names;
-    whatever cannot be removed goes to ``problems``."""
+def _unlink_files(fd: int, cleared: Cleared) -> list[str]:
+    """Unlink every non-directory in the directory ``fd`` and return its subdirectories'
+    names; count the bytes removed and note whatever cannot be removed in ``cleared``."""
     subdirs: list[str] = []
     try:
         names = os.listdir(fd)
     except OSError as exc:
-        problems.append(f"cannot list a scratch directory: {exc}")
+        cleared.problems.append(f"cannot list a scratch directory: {exc}")
         return []
     for name in names:
         try:
-            if stat.S_ISDIR(os.lstat(name, dir_fd=fd).st_mode):
+            info = os.lstat(name, dir_fd=fd)
+            cleared.used_bytes += info.st_blocks * 512
+            if stat.S_ISDIR(info.st_mode):
                 subdirs.append(name)
             else:
                 os.unlink(name, dir_fd=fd)
         except OSError as exc:
-            problems.append(f"cannot remove {name!r} from a scratch directory: {exc}")
+            cleared.problems.append(f"cannot remove {name!r} from a scratch directory: {exc}")
     return subdirs

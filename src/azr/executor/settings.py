@@ -24,3 +24,4 @@ class WorkerSettings:
     max_output_bytes: int
     output_kill_bytes: int
     max_value_bytes: int
+    max_scratch_bytes: int

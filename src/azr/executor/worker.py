@@ -69,7 +69,7 @@ class ForkServer:
 
     def __init__(self, settings: WorkerSettings) -> None:
         self.settings = settings
-        self.plan = confine_worker(settings)
+        self.plan, self.scratch_is_tmpfs = confine_worker(settings)
         self.state = own_state()
 
     def run(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -103,12 +103,16 @@ class ForkServer:
         duration = time.monotonic() - start
         self._drain(result_r, output_r, watch)
         _reap_orphans()
-        leftovers = clear_directory(self.settings.scratch)
+        cleared = clear_directory(self.settings.scratch)
         reply = _interpret(status, limit, watch, self.settings, usage.ru_maxrss << 10)
+        if cleared.used_bytes > self.settings.max_scratch_bytes:  # only reachable without the tmpfs
+            reply |= {"ok": False, "value_repr": None, "error_type": "ScratchLimit", "killed_by_limit": "scratch",
+                      "error_message": f"the program left {cleared.used_bytes} bytes in its scratch directory; "
+                                       f"the limit is {self.settings.max_scratch_bytes}"}
         reply["id"] = request["id"]
         reply["duration_s"] = duration
-        if leftovers:  # the next program must not see them: this worker and its scratch go
-            reply["retire"] = f"its scratch directory could not be emptied ({leftovers[0]})"
+        if cleared.problems:  # the next program must not see them: this worker and its scratch go
+            reply["retire"] = f"its scratch directory could not be emptied ({cleared.problems[0]})"
         elif own_state() != self.state:  # seccomp should make this impossible; never trust one layer
             reply["retire"] = "its own limits, priority, affinity or scheduling changed during the run"
         return reply
@@ -261,7 +265,7 @@ def main(argv: list[str]) -> int:
         _reply(replies, {"fatal": f"worker could not start: {exc!r}"})
         return 1
     gc.freeze()
-    _reply(replies, {"ready": os.getpid()})
+    _reply(replies, {"ready": os.getpid(), "scratch_tmpfs": server.scratch_is_tmpfs})
     try:
         while (frame := read_frame(requests)) is not None:
             reply = server.run(json.loads(frame))
