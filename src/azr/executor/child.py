@@ -12,7 +12,6 @@ import builtins
 import os
 import sys
 from importlib.abc import MetaPathFinder
-from types import CodeType
 from typing import Any, NoReturn
 
 from azr.executor.confine import RESULT_FD, Plan, confine_child
@@ -31,7 +30,7 @@ class _ImportBlocker(MetaPathFinder):
         )
 
 
-def run_child(plan: Plan, program: CodeType, call: CodeType | None, result_w: int, output_w: int,
+def run_child(plan: Plan, code: str, call: str | None, result_w: int, output_w: int,
               max_value_bytes: int) -> NoReturn:
     """Entry point after fork; never returns, whatever the snippet does."""
     try:
@@ -41,7 +40,7 @@ def run_child(plan: Plan, program: CodeType, call: CodeType | None, result_w: in
             _send(RESULT_FD, encode_report(error=("SandboxError", f"confinement failed: {exc!r}")))
             os._exit(SANDBOX_FAILURE_STATUS)
         sys.meta_path[:] = [_ImportBlocker()]
-        result = _execute(program, call, max_value_bytes)
+        result = _execute(code, call, max_value_bytes)
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()
@@ -52,14 +51,18 @@ def run_child(plan: Plan, program: CodeType, call: CodeType | None, result_w: in
         os._exit(0)
 
 
-def _execute(program: CodeType, call: CodeType | None, max_value_bytes: int) -> bytes:
-    """Run the snippet in a fresh namespace; the worker's globals stay out of its reach."""
+def _execute(code: str, call: str | None, max_value_bytes: int) -> bytes:
+    """Compile and run the snippet in a fresh namespace; the worker's globals stay out of its
+    reach. A program that does not compile (syntax, null bytes, nesting too deep) reports
+    that like any other exception."""
     namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
     try:
+        program = compile(code, "<snippet>", "exec")
+        expression = None if call is None else compile(call, "<call>", "eval")
         exec(program, namespace)
-        if call is None:
+        if expression is None:
             return encode_report()
-        text = repr(eval(call, namespace))
+        text = repr(eval(expression, namespace))
     except BaseException as exc:  # the snippet's own failure is a result, not our crash
         return encode_report(error=(type(exc).__name__, _message(exc)))
     if len(text) > max_value_bytes:  # checked again by the worker, which trusts no report
