@@ -14,6 +14,7 @@ import logging
 import os
 import selectors
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -45,6 +46,7 @@ _START_TIMEOUT_S = 30.0
 # directory, and the environment carries no PYTHONPATH. Only the directory azr itself was
 # loaded from is added. (-I would also do this, but it ignores PYTHONHASHSEED, which gives
 # each seed slot its own hashes.)
+_SCRATCH_PREFIX = "azr-sandbox-"  # + the owning executor's pid + "-": see remove_stale_scratch
 _WORKER_ARGS = ("-P", "-s", "-c",
                 "import sys; sys.path.insert(0, sys.argv[1]); "
                 "from azr.executor.worker import main; sys.exit(main(sys.argv[1:]))")
@@ -101,6 +103,7 @@ class Executor:
         self._lock = threading.Lock()
         self._workers: list[_Worker] = []
         self._closed = False
+        remove_stale_scratch()
         uid_layer = any(layer.name == "uid" and layer.active for layer in self._layers)
         size = self.config.seed_slots * self.config.workers
         self._uids: UidLease | None = lease_uids(self.config.sandbox_uid, size) if uid_layer else None
@@ -245,7 +248,7 @@ class Executor:
         config = self.config
         active = {layer.name for layer in self._layers if layer.active}
         uid = self._uids.first + slot * config.workers + number if self._uids is not None else None
-        root = tempfile.mkdtemp(prefix="azr-sandbox-")
+        root = tempfile.mkdtemp(prefix=f"{_SCRATCH_PREFIX}{os.getpid()}-")
         os.chmod(root, 0o711)
         scratch = os.path.join(root, "box")
         os.mkdir(scratch, 0o700)
@@ -341,6 +344,45 @@ def _stop(worker: _Worker) -> None:
             pass
         proc.wait()
     _remove_root(worker.scratch_root)
+
+
+def remove_stale_scratch(directory: str | None = None) -> list[str]:
+    """Remove the scratch trees of executors that died without closing (``kill -9``).
+
+    Each tree is named after the pid of the executor that made it; a tree whose owner no
+    longer runs is removed. Only root-owned or our own real directories are touched, never
+    a symlink. Returns the trees removed.
+    """
+    directory = directory or tempfile.gettempdir()
+    removed = []
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return []
+    for name in names:
+        owner = name[len(_SCRATCH_PREFIX):].split("-", 1)[0]
+        if not name.startswith(_SCRATCH_PREFIX) or not owner.isdigit() or _alive(int(owner)):
+            continue
+        path = os.path.join(directory, name)
+        try:
+            info = os.lstat(path)
+        except OSError:
+            continue
+        if stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid():
+            log.info("removing scratch %s left by executor %s, which no longer runs", path, owner)
+            _remove_root(path)
+            removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _remove_root(root: str) -> None:
