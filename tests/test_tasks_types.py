@@ -134,7 +134,7 @@ def test_solver_prompts_show_the_right_half_of_the_triplet():
     deduction = get_task_type("deduction").solver_prompt(DEDUCTION)
     abduction = get_task_type("abduction").solver_prompt(ABDUCTION)
     assert "f([1, 2, 3])" in deduction and "[1, 9]" not in deduction
-    assert "f returns 1 for the input <answer>" in abduction and "'abcd'" not in abduction
+    assert abduction.endswith("f returns 1 for the input <think>") and "'abcd'" not in abduction
 
 
 def test_checking_is_batched_into_one_executor_call():
@@ -173,17 +173,21 @@ def test_seed_task_is_checkable_as_deduction():
     assert verdict("deduction", SEED_TASK, answer("'Hello world'")).correct
 
 
-def test_seed_tasks_fill_single_pair_types_only():
+def test_seed_tasks_give_every_type_a_first_reference():
     assert get_task_type("abduction").seed_tasks(SEED_TASK)[0].task_type == "abduction"
     assert get_task_type("deduction").seed_tasks(SEED_TASK) == [SEED_TASK]
-    assert get_task_type("induction").seed_tasks(SEED_TASK) == []
+    (induction,) = get_task_type("induction").seed_tasks(SEED_TASK)
+    assert induction.task_type == "induction"
+    assert induction.program == SEED_TASK.program
+    assert len(induction.pairs) >= 3
+    assert all(pair.output == pair.input for pair in induction.pairs)
 
 
 def test_induction_proposer_example_shows_as_many_calls_as_a_valid_task_needs():
     for num_inputs in (4, 6, 8):
         config = TasksConfig(induction=InductionConfig(num_inputs=num_inputs, min_pairs=4))
         prompt = get_task_type("induction", config).proposer_request(ListPool([SEED_TASK]), 1, random.Random(0)).prompt
-        example = prompt.split("<answer>")[1].split("</answer>")[0]
+        example = prompt.split("</think>")[-1].split("<answer>")[1].split("</answer>")[0]
         calls = [line for line in example.splitlines() if line.startswith("f(")]
         assert len(calls) == len(set(calls)) == num_inputs
         assert f"{num_inputs} different calls" in prompt

@@ -43,6 +43,9 @@ class EngineConfig(StrictModel):
     lora: LoraSettings | None = None
     gradient_checkpointing: bool = Field(False, description="recompute decoder activations in backward to save memory")
 
+    max_prompt_tokens: int | None = Field(
+        None, ge=1, description="longest prompt, in tokens, that is sampled; longer ones are skipped. None: the model's context"
+    )
     logprob_chunk_tokens: int = Field(
         1024, ge=1, description="tokens whose full-vocabulary logits exist at one time in an update"
     )

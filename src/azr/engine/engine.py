@@ -8,6 +8,7 @@ copy of the policy that is refreshed after every update.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 from pathlib import Path
 from typing import Any, Sequence
@@ -18,7 +19,7 @@ from transformers import PreTrainedModel
 from azr.engine.backend import RolloutBackend
 from azr.engine.checkpoint import load_trainer_state, restore_rng_state, save_trainer_state
 from azr.engine.config import EngineConfig
-from azr.engine.errors import SampleError
+from azr.engine.errors import PromptTooLongError, SampleError
 from azr.engine.hardware import resolve_device, resolve_dtype
 from azr.engine.lora import add_lora, load_lora_weights
 from azr.engine.models import LoadedModel, load_directory, load_model
@@ -86,9 +87,41 @@ class Engine:
     def encode_prompt(self, user_text: str) -> list[int]:
         return self.formatter.encode(user_text)
 
+    @property
+    def context_tokens(self) -> int:
+        """Positions the model was trained on; past them its attention is out of distribution."""
+        return int(getattr(self.policy.config.get_text_config(), "max_position_embeddings", 0)) or 2**31
+
+    @property
+    def prompt_limit(self) -> int:
+        """The longest prompt sampled: ``max_prompt_tokens``, and always one token short of the context."""
+        limit = self.context_tokens - 1
+        if self.config.max_prompt_tokens is not None:
+            limit = min(limit, self.config.max_prompt_tokens)
+        return limit
+
+    def prompt_fits(self, user_text: str) -> bool:
+        return len(self.encode_prompt(user_text)) <= self.prompt_limit
+
     def generate(self, prompts: Sequence[str], params: SamplingParams) -> list[Rollout]:
-        """Sample ``params.n`` completions for each user-message prompt, in prompt order."""
+        """Sample ``params.n`` completions for each user-message prompt, in prompt order.
+
+        A prompt past ``prompt_limit`` is refused rather than truncated (a cut prompt is a
+        different task); the token budget shrinks so that no sequence runs past the context.
+        """
         encoded = [self.encode_prompt(p) for p in prompts]
+        too_long = [k for k, ids in enumerate(encoded) if len(ids) > self.prompt_limit]
+        if too_long:
+            k = too_long[0]
+            raise PromptTooLongError(
+                f"{len(too_long)} of {len(prompts)} prompts are longer than {self.prompt_limit} tokens "
+                f"(prompt {k} has {len(encoded[k])}); raise engine.max_prompt_tokens, shorten the prompt, "
+                "or filter with Engine.prompt_fits first"
+            )
+        room = self.context_tokens - max((len(ids) for ids in encoded), default=0)
+        if params.max_new_tokens > room:
+            log.debug("max_new_tokens %d cut to %d to stay in the context", params.max_new_tokens, room)
+            params = dataclasses.replace(params, max_new_tokens=room)
         completions = self.backend.generate(encoded, params)
         policy_temperature = params.temperature if params.temperature > 0 else 1.0
         return [

@@ -13,3 +13,7 @@ class CheckpointError(AzrError):
 
 class SampleError(AzrError):
     """A training sample is inconsistent (e.g. log-probs that do not match its tokens)."""
+
+
+class PromptTooLongError(AzrError):
+    """A prompt does not fit the prompt limit or the model's context."""

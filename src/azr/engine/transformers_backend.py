@@ -7,6 +7,7 @@ batch so a few long answers do not keep paying for the short ones.
 
 from __future__ import annotations
 
+import inspect
 from typing import Sequence
 
 import torch
@@ -32,6 +33,7 @@ class TransformersBackend:
         eos_ids = eos if isinstance(eos, list) else [eos]
         self.stop_token_ids = {t for t in [*eos_ids, tokenizer.eos_token_id] if t is not None}
         self.pad_id = tokenizer.pad_token_id
+        self._cache_kwarg = _cache_kwarg(model)
 
     @property
     def device(self) -> torch.device:
@@ -93,7 +95,7 @@ class TransformersBackend:
             input_ids=ids,
             attention_mask=mask,
             position_ids=positions,
-            past_key_values=cache,
+            **{self._cache_kwarg: cache},
             use_cache=True,
             logits_to_keep=1,
         ).logits[:, -1]
@@ -129,7 +131,7 @@ class TransformersBackend:
                 input_ids=chosen[:, None],
                 attention_mask=mask,
                 position_ids=next_position,
-                past_key_values=cache,
+                **{self._cache_kwarg: cache},
                 use_cache=True,
             ).logits[:, -1]
             next_position = next_position + 1
@@ -141,3 +143,9 @@ class TransformersBackend:
             keep, text = cut
             return Completion(tokens[:keep], logprobs[:keep], text, "stop")
         return Completion(tokens, logprobs, self.tokenizer.decode(tokens, skip_special_tokens=True), finish)
+
+
+def _cache_kwarg(model: PreTrainedModel) -> str:
+    """transformers 5.25 renamed ``past_key_values`` to ``cache`` and warns on the old name."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"

@@ -1,14 +1,21 @@
 """One policy update from rewarded rollouts: TRR++ advantages, clipped policy gradient, AdamW.
 
 The update reads as the algorithm: standardise rewards per (task type, role), give each
-completion token its sequence's advantage, then for each epoch and each mini-batch
-accumulate the token-mean loss over micro-batches, clip the gradient norm and step.
+completion token its sequence's advantage, score every token once with the training model
+as it stands (the ratio's denominator), then for each epoch and each mini-batch accumulate
+the token-mean loss over micro-batches, clip the gradient norm and step.
+
+Why score again rather than use the sampler's log-probs: on a GPU the sampler is a bf16
+copy on other kernels, so its log-probs differ from the training forward's by up to a
+few tenths for some tokens, and the clip would cut those tokens before the policy moved.
+The sampler's numbers are kept only to report that gap.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import logging
 import time
 from dataclasses import dataclass
 from typing import Iterator, Sequence
@@ -19,9 +26,26 @@ from transformers import PreTrainedModel
 from azr.engine.advantages import task_relative_advantages
 from azr.engine.config import EngineConfig
 from azr.engine.hardware import autocast, peak_memory_bytes, reset_peak_memory
-from azr.engine.logprobs import PackedBatch, completion_logprobs
+from azr.engine.logprobs import PackedBatch, completion_logprobs, decoder_head_matches_forward
 from azr.engine.loss import clipped_policy_loss
 from azr.engine.types import TrainSample, UpdateStats
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Scored:
+    """A sample with its advantage and, per completion token, the log-probs the update holds fixed."""
+
+    index: int
+    sample: TrainSample
+    advantage: float
+    old_logprobs: torch.Tensor | None = None
+    ref_logprobs: torch.Tensor | None = None
+
+    @property
+    def length(self) -> int:
+        return len(self.sample.prompt_ids) + len(self.sample.completion_ids)
 
 
 @dataclass
@@ -52,6 +76,9 @@ class PolicyUpdater:
         self.parameters = [p for p in policy.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(self.parameters, lr=config.lr, weight_decay=config.weight_decay)
         self.reference = self._frozen_reference() if config.kl_coef > 0 and config.lora is None else None
+        self.chunked = decoder_head_matches_forward(policy)
+        if not self.chunked:
+            log.info("the model changes its logits after the output head; updates score through model.forward")
 
     def _frozen_reference(self) -> PreTrainedModel:
         reference = copy.deepcopy(self.policy).eval()
@@ -68,7 +95,8 @@ class PolicyUpdater:
         started = time.perf_counter()
         reset_peak_memory(self.device)
         advantages = task_relative_advantages([s.reward for s in samples], [s.group for s in samples])
-        scored = [(s, a) for s, a in zip(samples, advantages) if s.completion_ids]
+        scored = [_Scored(i, s, a) for i, (s, a) in enumerate(zip(samples, advantages)) if s.completion_ids]
+        gap_mean, gap_max = self._score_fixed_terms(scored)
         totals = _Totals()
         self.policy.train()
         mini_batch_size = self.config.mini_batch_size or len(scored)
@@ -89,30 +117,69 @@ class PolicyUpdater:
             peak_memory_bytes=peak_memory_bytes(self.device),
             advantages=advantages,
             optimizer_steps=totals.steps,
+            sampler_logprob_gap=gap_mean,
+            sampler_logprob_gap_max=gap_max,
         )
 
-    def _micro_batches(self, mini_batch: list[tuple[TrainSample, float]]) -> Iterator[list[tuple[TrainSample, float]]]:
-        by_length = sorted(mini_batch, key=lambda pair: len(pair[0].prompt_ids) + len(pair[0].completion_ids))
+    @torch.no_grad()
+    def _score_fixed_terms(self, scored: list[_Scored]) -> tuple[float, float]:
+        """Set each sample's old (and reference) log-probs; return the sampler's gap (mean, max).
+
+        The old log-probs come from the policy in eval mode (the policy the sampler draws
+        from, without dropout), in the same micro-batches, autocast and temperature as the
+        loss's forward; with one mini-batch the first ratio is then exactly 1. The frozen
+        reference does not move during the update, so it is scored here once too.
+        """
+        was_training = self.policy.training
+        self.policy.eval()
+        gaps = []
+        try:
+            for micro in self._micro_batches(scored):
+                batch = self._pack(micro)
+                lengths = [len(item.sample.completion_ids) for item in micro]
+                with autocast(self.device, self.dtype):
+                    old = self._logprobs(self.policy, batch)[0]
+                for item, item_old in zip(micro, old.split(lengths)):
+                    item.old_logprobs = item_old
+                if self.config.kl_coef > 0:
+                    for item, item_ref in zip(micro, self._ref_logprobs(batch).split(lengths)):
+                        item.ref_logprobs = item_ref
+                sampler = torch.tensor([lp for item in micro for lp in item.sample.old_logprobs], device=self.device)
+                gaps.append((sampler - old).abs())
+        finally:
+            self.policy.train(was_training)
+        if not gaps:
+            return 0.0, 0.0
+        gap = torch.cat(gaps)
+        return gap.mean().item(), gap.max().item()
+
+    def _pack(self, micro: list[_Scored]) -> PackedBatch:
+        return PackedBatch.build(
+            [item.sample.prompt_ids for item in micro],
+            [item.sample.completion_ids for item in micro],
+            [item.sample.temperature for item in micro],
+            self.pad_id,
+            self.device,
+        )
+
+    def _micro_batches(self, mini_batch: list[_Scored]) -> Iterator[list[_Scored]]:
+        """Similar lengths together, ties by sample index: the same samples always make the
+        same micro-batches, so scoring and loss see identical padded inputs."""
+        by_length = sorted(mini_batch, key=lambda item: (item.length, item.index))
         size = self.config.micro_batch_size
         for start in range(0, len(by_length), size):
             yield by_length[start : start + size]
 
-    def _optimizer_step(self, mini_batch: list[tuple[TrainSample, float]], totals: _Totals) -> None:
-        mini_batch_tokens = sum(len(s.completion_ids) for s, _ in mini_batch)
+    def _optimizer_step(self, mini_batch: list[_Scored], totals: _Totals) -> None:
+        mini_batch_tokens = sum(len(item.sample.completion_ids) for item in mini_batch)
         self.optimizer.zero_grad(set_to_none=True)
         for micro in self._micro_batches(mini_batch):
-            batch = PackedBatch.build(
-                [s.prompt_ids for s, _ in micro],
-                [s.completion_ids for s, _ in micro],
-                [s.temperature for s, _ in micro],
-                self.pad_id,
-                self.device,
-            )
-            old_logprobs = torch.tensor([lp for s, _ in micro for lp in s.old_logprobs], device=self.device)
-            token_advantages = torch.tensor([a for _, a in micro], device=self.device)[batch.sample_index]
-            ref_logprobs = self._ref_logprobs(batch) if self.config.kl_coef > 0 else None
+            batch = self._pack(micro)
+            old_logprobs = torch.cat([item.old_logprobs for item in micro])
+            token_advantages = torch.tensor([item.advantage for item in micro], device=self.device)[batch.sample_index]
+            ref_logprobs = torch.cat([item.ref_logprobs for item in micro]) if self.config.kl_coef > 0 else None
             with autocast(self.device, self.dtype):
-                logprobs, entropy = completion_logprobs(self.policy, batch, self.config.logprob_chunk_tokens)
+                logprobs, entropy = self._logprobs(self.policy, batch)
             terms = clipped_policy_loss(
                 logprobs,
                 old_logprobs,
@@ -135,8 +202,11 @@ class PolicyUpdater:
         totals.grad_norms += float(grad_norm)
         totals.steps += 1
 
+    def _logprobs(self, model: PreTrainedModel, batch: PackedBatch) -> tuple[torch.Tensor, torch.Tensor]:
+        return completion_logprobs(model, batch, self.config.logprob_chunk_tokens, chunked=self.chunked)
+
     @torch.no_grad()
     def _ref_logprobs(self, batch: PackedBatch) -> torch.Tensor:
         model, context = self._reference_context()
         with context, autocast(self.device, self.dtype):
-            return completion_logprobs(model, batch, self.config.logprob_chunk_tokens)[0]
+            return self._logprobs(model, batch)[0]

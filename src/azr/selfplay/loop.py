@@ -13,7 +13,7 @@ import logging
 import random
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 from azr.buffers import BufferSet
@@ -22,11 +22,20 @@ from azr.engine.types import Rollout, SamplingParams, TrainSample
 from azr.executor import SnippetRunner
 from azr.ledger import Ledger
 from azr.selfplay.config import SamplingSettings, SelfPlayConfig
+from azr.selfplay.outcomes import Attempt, Proposal
 from azr.selfplay.records import attempt_payload, proposal_payload, task_payload
-from azr.selfplay.rewards import learnability, solve_rate
+from azr.selfplay.rewards import solve_rate
 from azr.selfplay.timing import PhaseTimer
 from azr.oversight import Action, OversightHub
-from azr.tasks.base import REWARD_MALFORMED, ParsedAnswer, ProposalVerdict, ProposerRequest, TaskType, Verdict
+from azr.tasks.base import (
+    REWARD_MALFORMED,
+    ParsedAnswer,
+    ProposalVerdict,
+    ProposerRequest,
+    TaskType,
+    Verdict,
+    invalid_proposal,
+)
 from azr.tasks.config import TasksConfig
 from azr.tasks.registry import get_task_type
 from azr.tasks.triplet import SEED_TASK, Task
@@ -40,41 +49,6 @@ SOLVE = "solve"
 def group_name(task_type: str, role: str) -> str:
     """The (task type, role) label that selects one of the six TRR++ baselines."""
     return f"{task_type}.{role}"
-
-
-@dataclass
-class Proposal:
-    """A proposer rollout and everything learned about it during the step."""
-
-    request: ProposerRequest
-    rollout: Rollout
-    verdict: ProposalVerdict
-    solve_rate: float | None = None
-    attempts: list[Attempt] = field(default_factory=list)
-    penalty: float = 0.0
-
-    @property
-    def reward(self) -> float:
-        if not self.verdict.valid:
-            return self.verdict.reward_if_invalid - self.penalty
-        assert self.solve_rate is not None, "a valid proposal is rewarded only after its learnability rollouts"
-        return learnability(self.solve_rate) - self.penalty
-
-
-@dataclass
-class Attempt:
-    """A solver rollout on one task, with its parsed answer and verdict."""
-
-    task: Task
-    rollout: Rollout
-    answer: ParsedAnswer
-    verdict: Verdict
-    purpose: str
-    penalty: float = 0.0
-
-    @property
-    def reward(self) -> float:
-        return self.verdict.reward - self.penalty
 
 
 @dataclass
@@ -166,8 +140,11 @@ class SelfPlayLoop:
         tripwire_attempts = self._pose_tripwires(step)
         self._audit_completions(proposals, attempts)
 
-        samples = [p.rollout.to_sample(p.reward, group_name(p.request.task_type, PROPOSE)) for p in proposals]
-        samples += [a.rollout.to_sample(a.reward, group_name(a.task.task_type, SOLVE)) for a in attempts]
+        trained: list[tuple[Proposal | Attempt, TrainSample]] = [
+            (p, p.rollout.to_sample(p.reward, group_name(p.request.task_type, PROPOSE))) for p in proposals
+        ]
+        trained += [(a, a.rollout.to_sample(a.reward, group_name(a.task.task_type, SOLVE))) for a in attempts]
+        samples = [sample for _, sample in trained]
         with self.timer.phase("update"):
             stats = self.engine.update(samples)
 
@@ -182,7 +159,7 @@ class SelfPlayLoop:
             action = self.hub.end_step(step, metrics)
         metrics.update(self.timer.summary(time.perf_counter() - started))
         with self.timer.phase("ledger"):
-            self._record(step, proposals, attempts + tripwire_attempts, samples, stats.advantages, metrics)
+            self._record(step, proposals, trained, stats.advantages, tripwire_attempts, metrics)
         for task, provenance in new_tasks:
             self.buffers.buffer(task.task_type).add(task, provenance)
         metrics.update(self.timer.summary(time.perf_counter() - started))
@@ -202,8 +179,9 @@ class SelfPlayLoop:
                                            verdict.valid, verdict.reason)
                 if not verdict.valid:
                     continue
+                reasoning = self._type(proposal.request.task_type).reply.reasoning(proposal.rollout.text)
                 decision = self.hub.review_proposal(proposal.request.task_type, parsed.program, parsed.inputs,
-                                                    parsed.message, reasoning="")
+                                                    parsed.message, reasoning=reasoning)
                 if decision.verdict == "veto":
                     proposal.verdict = ProposalVerdict(parsed, False, f"vetoed by oversight: {decision.reason}",
                                                        None, REWARD_MALFORMED, verdict.results)
@@ -231,7 +209,7 @@ class SelfPlayLoop:
         rollouts = self._generate([self._type(t.task_type).solver_prompt(t) for t in tasks], self.config.solver, n=1)
         attempts = []
         for canary, task, rollout in zip(canaries, tasks, rollouts):
-            answer = self._type(task.task_type).parse_answer(task, rollout.text)
+            answer = self._type(task.task_type).read_answer(task, rollout.text)
             with self.timer.phase("oversight"):
                 decision = self.hub.check_tripwire(canary, answer.value, self.runner, completion=rollout.text)
             alarmed = decision.verdict != "allow"
@@ -256,6 +234,7 @@ class SelfPlayLoop:
                     request = task_type.proposer_request(self.buffers, self.config.references, self.rng)
                     if request is not None:
                         requests.append(request)
+        requests = self._fitting(requests)
         if not requests:
             return []
         rollouts = self._generate([r.prompt for r in requests], self.config.proposer, n=1)
@@ -264,12 +243,28 @@ class SelfPlayLoop:
             mine = [(r, ro) for r, ro in zip(requests, rollouts) if r.task_type == task_type.name]
             if not mine:
                 continue
-            parsed = [task_type.parse_proposal(request, rollout.text) for request, rollout in mine]
+            parsed = [task_type.read_proposal(request, rollout.text) for request, rollout in mine]
             with self.timer.phase("execute"):
                 verdicts = task_type.validate(parsed, self.runner)
-            proposals += [Proposal(r, ro, v) for (r, ro), v in zip(mine, verdicts)]
+            verdicts = [self._solvable(task_type, v) for v in verdicts]
+            proposals += [Proposal(r, ro, v, self.config.reward_scheme) for (r, ro), v in zip(mine, verdicts)]
         self._oversee_proposals(proposals)
         return proposals
+
+    def _solvable(self, task_type: TaskType, verdict: ProposalVerdict) -> ProposalVerdict:
+        """A task whose solver prompt would be refused for length cannot be trained on: invalid."""
+        if not verdict.valid or verdict.task is None or self.engine.prompt_fits(task_type.solver_prompt(verdict.task)):
+            return verdict
+        return invalid_proposal(verdict.proposal, "the solver prompt for this task is longer than the prompt limit",
+                                verdict.results)
+
+    def _fitting(self, requests: list[ProposerRequest]) -> list[ProposerRequest]:
+        """Proposer prompts that fit the model's context; references can make one too long."""
+        kept = [r for r in requests if self.engine.prompt_fits(r.prompt)]
+        if len(kept) < len(requests):
+            log.warning("%d proposer prompts were too long for the model's context and were dropped",
+                        len(requests) - len(kept))
+        return kept
 
     def _estimate_learnability(self, valid: list[Proposal]) -> None:
         """n sampled solver rollouts per valid proposal give its solve rate (never greedy)."""
@@ -286,14 +281,21 @@ class SelfPlayLoop:
             proposal.solve_rate = solve_rate([a.verdict.correct for a in proposal.attempts])
 
     def _solver_tasks(self, valid: list[Proposal]) -> list[Task]:
-        """Per type: this step's new tasks first, topped up by uniform samples of the buffer."""
+        """Per type, exactly B tasks: this step's new tasks first, then the buffer's, uniformly.
+
+        When fewer distinct tasks exist than B, some are asked twice (as the reference pads
+        its batch), so every (type, solve) group has the same size; a type with no task at
+        all gets none.
+        """
         chosen: list[Task] = []
         quota = self.config.solves_per_type
         for task_type in self.task_types:
-            fresh = [p.verdict.task for p in valid if p.request.task_type == task_type.name][:quota]
-            fresh_keys = {t.key() for t in fresh if t is not None}
-            pool = [t for t in self.buffers.buffer(task_type.name).sample(quota, self.rng) if t.key() not in fresh_keys]
-            chosen += [t for t in fresh if t is not None] + pool[: quota - len(fresh)]
+            fresh = [p.verdict.task for p in valid if p.request.task_type == task_type.name and p.verdict.task]
+            fresh_keys = {t.key() for t in fresh}
+            stored = [t for t in self.buffers.buffer(task_type.name).sample(quota, self.rng) if t.key() not in fresh_keys]
+            distinct = (fresh + stored)[:quota]
+            if distinct:
+                chosen += distinct + self.rng.choices(distinct, k=quota - len(distinct))
         return chosen
 
     def _solve(self, tasks: list[Task]) -> list[Attempt]:
@@ -314,7 +316,7 @@ class SelfPlayLoop:
         for type_name in {t.task_type for t in tasks}:
             task_type = self._type(type_name)
             indices = [i for i, (task, _) in enumerate(pairs) if task.task_type == type_name]
-            answers = [task_type.parse_answer(pairs[i][0], pairs[i][1].text) for i in indices]
+            answers = [task_type.read_answer(pairs[i][0], pairs[i][1].text) for i in indices]
             with self.timer.phase("execute"):
                 checked = task_type.check([pairs[i][0] for i in indices], answers, self.runner)
             verdicts.update({i: (a, v) for i, a, v in zip(indices, answers, checked)})
@@ -374,23 +376,29 @@ class SelfPlayLoop:
         self,
         step: int,
         proposals: list[Proposal],
-        attempts: list[Attempt],
-        samples: list[TrainSample],
+        trained: list[tuple[Proposal | Attempt, TrainSample]],
         advantages: list[float],
+        untrained: list[Attempt],
         metrics: dict[str, float],
     ) -> None:
-        """Everything the step produced, in one transaction: all or nothing."""
+        """Everything the step produced, in one transaction: all or nothing.
+
+        Each trained rollout's record is written with its own sample and advantage, so
+        attempts that are never trained (learnability rollouts, tripwire canaries) cannot
+        shift the pairing.
+        """
         with self.ledger.step(step) as tx:
-            sample_ids: list[int] = []
-            for proposal in proposals:
-                sample_ids.append(tx.append("proposal", proposal_payload(proposal, phase="train")))
-                for attempt in proposal.attempts:
-                    tx.append("attempt", attempt_payload(attempt))
-            for attempt in attempts:
-                sample_ids.append(tx.append("attempt", attempt_payload(attempt)))
-            for record_id, sample, advantage in zip(sample_ids, samples, advantages, strict=True):
+            for (item, sample), advantage in zip(trained, advantages, strict=True):
+                if isinstance(item, Proposal):
+                    record_id = tx.append("proposal", proposal_payload(item, phase="train"))
+                    for attempt in item.attempts:
+                        tx.append("attempt", attempt_payload(attempt))
+                else:
+                    record_id = tx.append("attempt", attempt_payload(item))
                 tx.append("advantage", {"record_id": record_id, "group": sample.group,
                                         "reward": sample.reward, "advantage": advantage})
+            for attempt in untrained:
+                tx.append("attempt", attempt_payload(attempt))
             joining: set[str] = set()
             for proposal in proposals:
                 task = proposal.verdict.task
@@ -401,4 +409,3 @@ class SelfPlayLoop:
             for kind, payload in self.hub.drain_records():
                 tx.append(kind, payload)
             tx.append("step_metrics", metrics)
-

@@ -7,12 +7,10 @@ of it, the verdict with its reason and the executor's results all go in.
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from azr.selfplay.outcomes import Attempt, Proposal
 from azr.tasks.triplet import IOPair, Task
-
-if TYPE_CHECKING:
-    from azr.selfplay.loop import Attempt, Proposal
 
 
 def task_to_dict(task: Task) -> dict[str, Any]:
@@ -55,7 +53,7 @@ def proposal_payload(proposal: Proposal, phase: str) -> dict[str, Any]:
         "task": task_to_dict(task) if task is not None else None,
         "executions": [asdict(result) for result in proposal.verdict.results],
         "solve_rate": proposal.solve_rate,
-        "reward": proposal.reward if (not proposal.verdict.valid or proposal.solve_rate is not None) else None,
+        "reward": proposal.reward if proposal.rewarded else None,
         "penalty": proposal.penalty,
     }
 

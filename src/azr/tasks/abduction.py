@@ -16,18 +16,20 @@ from azr.tasks.single_pair import SinglePairTaskType
 from azr.tasks.triplet import Task
 from azr.tasks.validation import Call, run_calls
 
-SOLVER_TEMPLATE = """Each puzzle shows a Python function and a value it returned. The answer, inside <answer></answer>, is an input that makes f return that value, written as Python literals.
+SOLVER_TEMPLATE = """Each puzzle shows a Python function and a value it returned. The answer is an input that makes f return that value, written as Python literals. {instruction}
 
 ```python
 def f(x):
     return x * 2
 ```
-f returns [1, 1] for the input <answer>[1]</answer>
+f returns [1, 1] for the input {example}
 
 ```python
 {program}
 ```
-f returns {output} for the input <answer>"""
+f returns {output} for the input {opening}"""
+
+EXAMPLE_REASONING = "f doubles x. A list doubled repeats itself, so [1, 1] is [1] doubled: the input is [1]."
 
 
 @register
@@ -36,7 +38,13 @@ class Abduction(SinglePairTaskType):
     proposer_goal = "Someone will see f and its output and must find an input that gives it."
 
     def solver_prompt(self, task: Task) -> str:
-        return SOLVER_TEMPLATE.format(program=task.program, output=task.pairs[0].output)
+        return SOLVER_TEMPLATE.format(
+            instruction=self.reply.instruction("the input"),
+            example=self.reply.example(EXAMPLE_REASONING, "[1]"),
+            program=task.program,
+            output=task.pairs[0].output,
+            opening=self.reply.opening,
+        )
 
     def parse_answer(self, task: Task, text: str) -> ParsedAnswer:
         return self.literal_answer(text, lambda text: parse_arguments(text).text(), "a literal argument list")

@@ -13,6 +13,7 @@ from typing import ClassVar, Protocol, Sequence
 
 from azr.executor.types import ExecResult, SnippetRunner
 from azr.tasks.config import TasksConfig
+from azr.tasks.reply import ReplyFormat
 from azr.tasks.safety import SafetyPolicy
 from azr.tasks.triplet import Task
 
@@ -106,6 +107,19 @@ class TaskType(ABC):
     def __init__(self, config: TasksConfig | None = None) -> None:
         self.config = config or TasksConfig()
         self.safety = SafetyPolicy(self.config.safety)
+        self.reply = ReplyFormat(self.config.reply_style)
+
+    def read_proposal(self, request: ProposerRequest, text: str) -> ParsedProposal:
+        """A proposer's completion checked for the reply's shape first (a wrong shape is malformed)."""
+        problem = self.reply.problem(text)
+        if problem:
+            return ParsedProposal(request, True, problem, None, [], "")
+        return self.parse_proposal(request, text)
+
+    def read_answer(self, task: Task, text: str) -> ParsedAnswer:
+        """A solver's completion checked for the reply's shape first (a wrong shape is malformed)."""
+        problem = self.reply.problem(text)
+        return malformed_answer(problem) if problem else self.parse_answer(task, text)
 
     def seed_tasks(self, seed: Task) -> list[Task]:
         """Tasks of this type that ``seed`` (the identity triplet) supplies before any proposal.

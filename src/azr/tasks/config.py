@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from azr.config import StrictModel
+from azr.tasks.reply import ReplyStyle
 from azr.tasks.safety import SafetyPolicyConfig
 from azr.tasks.validation import ValidationConfig
 
@@ -24,6 +25,11 @@ class InductionConfig(StrictModel):
 
 
 class TasksConfig(StrictModel):
+    reply_style: ReplyStyle = Field(
+        "think",
+        description="think: both roles reason in <think></think> before <answer></answer> and other shapes are "
+        "malformed (AZR); direct: the reply starts inside <answer> (for models too small to reason)",
+    )
     validation: ValidationConfig = Field(default_factory=ValidationConfig)
     safety: SafetyPolicyConfig = Field(default_factory=SafetyPolicyConfig)
     induction: InductionConfig = Field(default_factory=InductionConfig)

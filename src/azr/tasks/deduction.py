@@ -15,18 +15,20 @@ from azr.tasks.registry import register
 from azr.tasks.single_pair import SinglePairTaskType
 from azr.tasks.triplet import Task
 
-SOLVER_TEMPLATE = """Each puzzle shows a Python function and a call. The answer, inside <answer></answer>, is the value the call returns, written as a Python literal.
+SOLVER_TEMPLATE = """Each puzzle shows a Python function and a call. The answer is the value the call returns, written as a Python literal. {instruction}
 
 ```python
 def f(x):
     return x * 2
 ```
-f([1]) returns <answer>[1, 1]</answer>
+f([1]) returns {example}
 
 ```python
 {program}
 ```
-f({input}) returns <answer>"""
+f({input}) returns {opening}"""
+
+EXAMPLE_REASONING = "x is the list [1]; a list times 2 is the list repeated twice, so the call returns [1, 1]."
 
 
 @register
@@ -35,7 +37,13 @@ class Deduction(SinglePairTaskType):
     proposer_goal = "Someone will be asked what f returns for the input."
 
     def solver_prompt(self, task: Task) -> str:
-        return SOLVER_TEMPLATE.format(program=task.program, input=task.pairs[0].input)
+        return SOLVER_TEMPLATE.format(
+            instruction=self.reply.instruction("the value"),
+            example=self.reply.example(EXAMPLE_REASONING, "[1, 1]"),
+            program=task.program,
+            input=task.pairs[0].input,
+            opening=self.reply.opening,
+        )
 
     def parse_answer(self, task: Task, text: str) -> ParsedAnswer:
         return self.literal_answer(text, canonical_literal, "a Python literal")

@@ -33,46 +33,61 @@ from azr.tasks.validation import Call, program_policy_problem, program_syntax_pr
 
 BASE_TYPES = ("deduction", "abduction")
 
-PROPOSER_TEMPLATE = """For each Python function, write a one-line hint about what it does (no code in it) and {n} different calls of it, one per line. Someone will see some of the results and the hint, and must rewrite f without seeing its code.
+PROPOSER_TEMPLATE = """For each Python function, write a one-line hint about what it does (no code in it) and {n} different calls of it, one per line. Someone will see some of the results and the hint, and must rewrite f without seeing its code. {instruction}
 
 ```python
 def f(s):
     return s[::-1]
 ```
-<answer>
-Hint: it reverses the text.
-{example_calls}
-</answer>
+{example}
 
 ```python
 {program}
 ```
-<answer>"""
+{opening}"""
 
-# The worked example shows as many calls as the proposer is asked for (up to eight): with three shown
+# The worked example shows as many calls as the proposer is asked for (up to ten): with three shown
 # and four working pairs needed, the default model wrote three and failed validation.
-_EXAMPLE_CALLS = ("f('abc')", "f('hello')", "f('a b')", "f('racecar')", "f('')", "f('Python 3')", "f('xy')", "f('12321')")
+_EXAMPLE_CALLS = (
+    "f('abc')", "f('hello')", "f('a b')", "f('racecar')", "f('')", "f('Python 3')", "f('xy')", "f('12321')",
+    "f('ab')", "f('Level')",
+)
+_EXAMPLE_PROPOSAL_REASONING = (
+    "f reverses its text. Calls that show this well: short words, a palindrome, spaces, an empty string."
+)
 
-SOLVER_TEMPLATE = """Each puzzle lists calls of a Python function f with their results, and a hint. The answer, inside <answer></answer>, is a function f in a python block that gives those results.
+SOLVER_TEMPLATE = """Each puzzle lists calls of a Python function f with their results, and a hint. The answer is a function f in a python block that gives those results. {instruction}
 
 f(2) == 4
 f(5) == 10
 Hint: it doubles the number.
-<answer>
+{example}
+
+{pairs}
+Hint: {message}
+{opening}"""
+
+_EXAMPLE_SOLUTION = """
 ```python
 def f(x):
     return x * 2
 ```
-</answer>
+"""
+_EXAMPLE_SOLUTION_REASONING = "2 gives 4 and 5 gives 10: each result is twice the number, as the hint says."
 
-{pairs}
-Hint: {message}
-<answer>"""
+# The identity program with a few calls: the same zero-knowledge seed as the identity triplet,
+# so that the solver meets induction from the first step instead of waiting for a valid proposal.
+_SEED_INPUTS = ("'Hello world'", "'abc'", "[1, 2]", "7")
 
 
 @register
 class Induction(TaskType):
     name = "induction"
+
+    def seed_tasks(self, seed: Task) -> list[Task]:
+        """The seed's identity program on a few literal calls (each returns its argument)."""
+        pairs = tuple(IOPair(text, text) for text in _SEED_INPUTS)
+        return [Task(task_type=self.name, program=seed.program, pairs=pairs, message="it gives back what it gets")]
 
     def proposer_request(self, pool: ReferencePool, k: int, rng: random.Random) -> ProposerRequest | None:
         """None until the deduction/abduction pools hold a program to build on.
@@ -85,8 +100,14 @@ class Induction(TaskType):
             return None
         program = bases[0].program
         n = self.config.induction.num_inputs
-        calls = "\n".join(_EXAMPLE_CALLS[:n])
-        prompt = PROPOSER_TEMPLATE.format(program=program, n=n, example_calls=calls)
+        proposal = "\nHint: it reverses the text.\n" + "\n".join(_EXAMPLE_CALLS[:n]) + "\n"
+        prompt = PROPOSER_TEMPLATE.format(
+            program=program,
+            n=n,
+            instruction=self.reply.instruction("the hint and the calls"),
+            example=self.reply.example(_EXAMPLE_PROPOSAL_REASONING, proposal),
+            opening=self.reply.opening,
+        )
         return ProposerRequest(task_type=self.name, prompt=prompt, references=[], base_program=program)
 
     def parse_proposal(self, request: ProposerRequest, text: str) -> ParsedProposal:
@@ -131,7 +152,13 @@ class Induction(TaskType):
 
     def solver_prompt(self, task: Task) -> str:
         shown = "\n".join(f"f({p.input}) == {p.output}" for p in visible_pairs(task))
-        return SOLVER_TEMPLATE.format(message=task.message or "(none)", pairs=shown)
+        return SOLVER_TEMPLATE.format(
+            instruction=self.reply.instruction("the function"),
+            example=self.reply.example(_EXAMPLE_SOLUTION_REASONING, _EXAMPLE_SOLUTION),
+            pairs=shown,
+            message=task.message or "(none)",
+            opening=self.reply.opening,
+        )
 
     def parse_answer(self, task: Task, text: str) -> ParsedAnswer:
         region = answer_region(text)

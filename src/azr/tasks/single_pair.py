@@ -29,27 +29,36 @@ from azr.tasks.validation import program_syntax_problem
 
 PROPOSER_TEMPLATE = """Each puzzle is a short Python function f with one input for it. {goal}
 f must be deterministic: no randomness, no clock, no files, no os or sys.
-A reply may think inside <think></think> first; the puzzle goes inside <answer></answer>.
+{instruction}
 
 {references}
 
 A new puzzle, different from the ones above:
-<answer>"""
+{opening}"""
 
 # The input is shown as a call line, not an ```input fence: the default model then wrote a
 # readable input twice as often (88 vs 51 of 192 sampled proposals) and a valid puzzle 39
-# vs 27 times. Both forms are accepted when parsing.
-REFERENCE_TEMPLATE = """<answer>
+# vs 27 times. Both forms are accepted when parsing. Each reference also says what its call
+# returned (the AZR reference shows program, input and output), outside the answer block so
+# that the block a proposer copies stays a program and a call.
+REFERENCE_TEMPLATE = """{reply}
+It returns {output}."""
+
+REFERENCE_ANSWER = """
 ```python
 {program}
 ```
 f({input})
-</answer>"""
+"""
 
 WORKED_EXAMPLE = Task(
     task_type="example",
     program="def f(nums):\n    return sum(n for n in nums if n % 2 == 0)",
     pairs=(IOPair("[3, 4, 7, 10]", "14"),),
+)
+WORKED_REASONING = (
+    "A puzzle should need a few steps of thought: filter a list, then add up what is left. "
+    "On [3, 4, 7, 10] the even numbers are 4 and 10, so f returns 14."
 )
 
 
@@ -65,10 +74,17 @@ class SinglePairTaskType(TaskType):
     def proposer_request(self, pool: ReferencePool, k: int, rng: random.Random) -> ProposerRequest | None:
         """Never None: an empty pool shows the seed triplet; a fixed worked example always leads."""
         references = pool.sample([self.name], k, rng) if k > 0 else []
-        shown = [WORKED_EXAMPLE, *(references or self.seed_tasks(SEED_TASK))]
-        text = "\n\n".join(REFERENCE_TEMPLATE.format(program=t.program, input=t.pairs[0].input) for t in shown)
-        prompt = PROPOSER_TEMPLATE.format(goal=self.proposer_goal, references=text)
+        shown = [self._reference(WORKED_EXAMPLE, WORKED_REASONING)]
+        shown += [self._reference(t, None) for t in references or self.seed_tasks(SEED_TASK)]
+        prompt = PROPOSER_TEMPLATE.format(goal=self.proposer_goal, instruction=self.reply.instruction("the puzzle"),
+                                          references="\n\n".join(shown), opening=self.reply.opening)
         return ProposerRequest(task_type=self.name, prompt=prompt, references=references)
+
+    def _reference(self, task: Task, reasoning: str | None) -> str:
+        """A shown puzzle; only the worked example carries reasoning (references have none recorded)."""
+        answer = REFERENCE_ANSWER.format(program=task.program, input=task.pairs[0].input)
+        reply = self.reply.example(reasoning, answer) if reasoning else f"<answer>{answer}</answer>"
+        return REFERENCE_TEMPLATE.format(reply=reply, output=task.pairs[0].output)
 
     def parse_proposal(self, request: ProposerRequest, text: str) -> ParsedProposal:
         region = answer_region(text)

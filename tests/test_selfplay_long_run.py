@@ -1,0 +1,100 @@
+"""Many steps through the real loop, executor and ledger, with a stub engine (no model).
+
+Tests of three steps hid a crash at step ten: tripwire canaries are due every N steps, and
+their attempts reached the ledger's advantage pairing. This runs twelve steps with canaries
+every three, kills the trainer with SIGKILL mid-run, resumes it and reads the ledger back.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from azr.ledger import Ledger
+
+SCRIPT = Path(__file__).with_name("_stub_run.py")
+STEPS = 12
+TRIPWIRE_EVERY = 3
+SETTINGS = [f"oversight.tripwires.every_n_steps={TRIPWIRE_EVERY}", "checkpoint_every=4", "seed=3"]
+
+
+def _last_step(run_dir: Path) -> int:
+    if not (run_dir / "ledger.sqlite").exists() or not (run_dir / "run.json").exists():
+        return -1
+    try:
+        with Ledger.open(run_dir, readonly=True) as ledger:
+            return ledger.last_complete_step() or 0
+    except Exception:  # the writer may be mid-transaction; try again
+        return -1
+
+
+@pytest.fixture(scope="module")
+def killed_and_resumed(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("long") / "run"
+    first = subprocess.Popen([sys.executable, str(SCRIPT), "new", str(run_dir), str(STEPS), *SETTINGS],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 300
+    while _last_step(run_dir) < 6:
+        assert first.poll() is None, first.stderr.read().decode()[-3000:]
+        assert time.monotonic() < deadline, "the stub run made no progress"
+        time.sleep(0.05)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    killed_at = _last_step(run_dir)
+    second = subprocess.run([sys.executable, str(SCRIPT), "resume", str(run_dir)], capture_output=True, timeout=300)
+    assert second.returncode == 0, second.stderr.decode()[-3000:]
+    return run_dir, killed_at
+
+
+def test_the_run_reaches_its_last_step_after_a_kill(killed_and_resumed):
+    run_dir, killed_at = killed_and_resumed
+    assert 6 <= killed_at < STEPS
+    with Ledger.open(run_dir, readonly=True) as ledger:
+        assert ledger.verify().ok
+        assert ledger.last_complete_step() == STEPS
+        (resume,) = list(ledger.records(kind="resume"))
+        rewinds = list(ledger.records(kind="rewind"))
+    # checkpoints every 4 steps: the resume starts from the last one before the kill, and the
+    # steps recorded after it are rewound (kept in the ledger, their updates lost)
+    checkpoint = resume.payload["checkpoint_step"]
+    assert checkpoint in (4, 8) and checkpoint <= killed_at
+    if checkpoint < killed_at:
+        (rewind,) = rewinds
+        assert rewind.payload["discarded_steps"] == list(range(checkpoint + 1, killed_at + 1))
+    else:
+        assert rewinds == []
+
+
+def test_tripwire_canaries_are_posed_every_third_step_and_never_trained(killed_and_resumed):
+    run_dir, _ = killed_and_resumed
+    with Ledger.open(run_dir, readonly=True) as ledger:
+        attempts = list(ledger.records(kind="attempt"))
+        advantages = list(ledger.records(kind="advantage"))
+    canary_steps = {a.step for a in attempts if a.payload["purpose"].startswith("tripwire")}
+    assert canary_steps == set(range(TRIPWIRE_EVERY, STEPS + 1, TRIPWIRE_EVERY))
+    trained_ids = {a.payload["record_id"] for a in advantages}
+    assert not trained_ids & {a.id for a in attempts if a.payload["purpose"] != "train"}
+
+
+def test_every_trained_rollout_has_exactly_its_own_advantage(killed_and_resumed):
+    run_dir, _ = killed_and_resumed
+    with Ledger.open(run_dir, readonly=True) as ledger:
+        by_id = {r.id: r for r in ledger.records()}
+    advantages = [r for r in by_id.values() if r.kind == "advantage"]
+    pointed = Counter(a.payload["record_id"] for a in advantages)
+    trained = [r for r in by_id.values()
+               if (r.kind == "proposal" and r.payload["phase"] == "train")
+               or (r.kind == "attempt" and r.payload["purpose"] == "train")]
+    assert set(pointed) == {r.id for r in trained}
+    assert set(pointed.values()) == {1}
+    for advantage in advantages:
+        target = by_id[advantage.payload["record_id"]]
+        assert target.step == advantage.step
+        assert target.payload["reward"] == pytest.approx(advantage.payload["reward"])
+        assert advantage.payload["group"].split(".")[0] == target.payload["task_type"]
