@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict
 from pathlib import Path
 
@@ -21,6 +22,10 @@ sandbox_app = typer.Typer(help="Run untrusted Python in the sandbox; check the h
 
 _CONFIG = typer.Option(None, "--config", "-c", help="YAML file with executor settings.")
 _SET = typer.Option([], "--set", "-s", help="Executor setting override, e.g. --set memory_mb=512.")
+
+# A day: longer than any program the sandbox is for, and far below where the pool's
+# deadline arithmetic and the kernel's poll timeouts overflow (~1e13 s).
+MAX_TIMEOUT_S = 86_400.0
 
 
 def _config(path: Path | None, overrides: list[str]) -> ExecutorConfig:
@@ -42,6 +47,10 @@ def run(
     except OSError as exc:
         raise AzrError(f"cannot read {file}: {exc.strerror or exc}") from exc
     settings = _config(config, overrides).model_copy(update={"workers": 1, "seed_slots": 1})
+    if timeout is None:
+        _check_timeout(settings.default_timeout_s, "default_timeout_s")
+    else:
+        _check_timeout(timeout, "--timeout")
     with Executor(settings) as executor:
         result = executor.run(Snippet(code=code, call=call, timeout_s=timeout))
     if as_json:
@@ -50,6 +59,14 @@ def run(
         _print_result(file, result)
     if not result.ok:
         raise typer.Exit(1)
+
+
+def _check_timeout(seconds: float, name: str) -> None:
+    """Refuse a limit the executor cannot honour: NaN and huge values overflow its poll, 0 times out at once."""
+    if not math.isfinite(seconds) or seconds > MAX_TIMEOUT_S:
+        raise AzrError(f"{name} {seconds:g} is not a usable time limit: give seconds above 0 and at most {MAX_TIMEOUT_S:g}")
+    if seconds <= 0:
+        raise AzrError(f"{name} {seconds:g} would stop the program before it starts: give seconds above 0, e.g. 5")
 
 
 @sandbox_app.command()
