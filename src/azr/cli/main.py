@@ -7,6 +7,7 @@ import sys
 
 import typer
 from rich.logging import RichHandler
+from rich.markup import escape
 
 from azr import __version__
 from azr.cli.audit import audit, resume
@@ -50,9 +51,13 @@ def _root(
 
 
 def run() -> None:
-    """Entry point that turns :class:`AzrError` into a clean message and exit code 2."""
+    """Entry point that turns :class:`AzrError` into one clean line and exit code 2.
+
+    The message is escaped (a path like ``runs/[a]`` is not rich markup) and not wrapped,
+    so it stays one line a user can copy and a script can grep.
+    """
     try:
         app()
     except AzrError as exc:
-        console.print(f"[bold red]error:[/] {exc}")
+        console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
         sys.exit(2)
