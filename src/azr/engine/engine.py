@@ -27,6 +27,7 @@ from azr.engine.prompting import PromptFormatter
 from azr.engine.transformers_backend import TransformersBackend
 from azr.engine.types import Rollout, SamplingParams, TrainSample, UpdateStats
 from azr.engine.update import PolicyUpdater
+from azr.hf_progress import no_progress_bars
 
 log = logging.getLogger(__name__)
 
@@ -161,8 +162,9 @@ class Engine:
         """
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        self.policy.save_pretrained(directory)
-        self.tokenizer.save_pretrained(directory)
+        with no_progress_bars():
+            self.policy.save_pretrained(directory)
+            self.tokenizer.save_pretrained(directory)
         save_trainer_state(directory, self.updater.optimizer, self.updates, self.config.model_dump())
         return directory
 

@@ -22,6 +22,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from azr.engine.errors import ModelLoadError
+from azr.hf_progress import no_progress_bars
 
 log = logging.getLogger(__name__)
 
@@ -100,8 +101,9 @@ def _convert_gguf(gguf: Path, target: Path) -> None:
     """Dequantise a GGUF file once and save it as a plain transformers directory."""
     log.info("converting %s to safetensors in %s (once; later loads read the cache)", gguf, target)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-        model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
+        with no_progress_bars():
+            tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+            model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
     except Exception as exc:  # transformers raises many types for a bad or unsupported file
         raise ModelLoadError(
             f"could not read GGUF file {gguf}: {exc}. transformers dequantises only some GGUF "
@@ -115,8 +117,9 @@ def _convert_gguf(gguf: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
     try:
-        model.save_pretrained(staging)
-        tokenizer.save_pretrained(staging)
+        with no_progress_bars():
+            model.save_pretrained(staging)
+            tokenizer.save_pretrained(staging)
         staging.rename(target)
     except OSError:
         if not (target / "config.json").is_file():
@@ -137,8 +140,9 @@ def load_gguf(gguf: Path, cache_dir: str | None = None) -> LoadedModel:
 
 def load_directory(path: Path) -> LoadedModel:
     try:
-        tokenizer = AutoTokenizer.from_pretrained(str(path))
-        model = AutoModelForCausalLM.from_pretrained(str(path), dtype=torch.float32)
+        with no_progress_bars():
+            tokenizer = AutoTokenizer.from_pretrained(str(path))
+            model = AutoModelForCausalLM.from_pretrained(str(path), dtype=torch.float32)
     except Exception as exc:
         raise ModelLoadError(
             f"could not load a causal language model from directory {path}: {exc}. It should hold "

