@@ -86,10 +86,16 @@ class RunDir:
             run = cls(path)
             (path / SETUP_MARKER).write_text("set-up of an azr run in progress; run.json marks it complete\n")
             run.checkpoints_dir.mkdir(exist_ok=True)
-            run.config_path.write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
+            run.write_config(config)
         except OSError as exc:
             raise RunDirError(f"cannot create run directory {path}: {exc.strerror or exc}") from exc
         return run
+
+    def write_config(self, config: RunConfig) -> None:
+        """Replace ``config.yaml`` atomically: a resume that extends the run's steps writes it again."""
+        tmp = self.path / (CONFIG + ".tmp")
+        tmp.write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
+        tmp.replace(self.config_path)
 
     def mark_valid(self) -> None:
         """Write the marker last, atomically: from now on this is a run."""

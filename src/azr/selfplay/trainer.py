@@ -24,7 +24,7 @@ from azr.errors import AzrError
 from azr.executor import Executor
 from azr.ledger import Ledger
 from azr.oversight import PAUSE_EXIT_CODE, STOP_EXIT_CODE, Action, ActionKind, OversightHub, ensure_may_continue
-from azr.selfplay.config import RunConfig
+from azr.selfplay.config import RunConfig, load_run_config
 from azr.selfplay.loop import SelfPlayLoop, StepOutcome
 from azr.selfplay.metrics_sink import MetricsSink
 from azr.selfplay.records import task_from_dict, task_to_dict
@@ -38,6 +38,23 @@ EXIT_INTERRUPTED = 130
 
 class DiskFullError(AzrError):
     """Writing the run failed for lack of space; nothing half-written was kept, so the run can resume."""
+
+
+class RunFinishedError(AzrError):
+    """A resume of a run that already reached its steps: there is nothing to do unless the total grows."""
+
+    def __init__(self, run_dir: Path, steps_done: int) -> None:
+        self.run_dir = run_dir
+        self.steps_done = steps_done
+        super().__init__(
+            f"run already finished {steps_done} steps; to continue, give the new total: "
+            f"azr train --resume {run_dir} --steps {next_total(steps_done)}"
+        )
+
+
+def next_total(steps_done: int) -> int:
+    """The total to suggest for continuing a run: as many steps again."""
+    return 2 * steps_done if steps_done > 0 else 1
 
 
 _NO_SPACE_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
@@ -123,11 +140,21 @@ class Trainer:
         return cls(config, RunDir.create(path, config), resume=False, engine=engine)
 
     @classmethod
-    def resume_from(cls, path: Path) -> Trainer:
-        """Continue a run; a run that oversight paused needs ``azr resume --ack`` first."""
+    def resume_from(cls, path: Path, steps: int | None = None) -> Trainer:
+        """Continue a run, to ``steps`` in all when given; a run that oversight paused needs ``azr resume --ack`` first.
+
+        A run whose ledger already holds its last step raises :class:`RunFinishedError` here,
+        before any model loads. A new total is written to ``config.yaml`` once the run is
+        resumed, so a later plain ``--resume`` keeps it.
+        """
         run = RunDir.open(path)
         ensure_may_continue(run.path)
-        return cls(run.load_config(), run, resume=True)
+        config = load_run_config(path=run.config_path, overrides=None if steps is None else [f"steps={steps}"])
+        with Ledger.open(run.path, readonly=True) as ledger:
+            done = ledger.last_complete_step() or 0
+        if done >= config.steps:
+            raise RunFinishedError(run.path, done)
+        return cls(config, run, resume=True)
 
     def train(self, on_step: Callable[[StepOutcome], None] | None = None) -> RunSummary:
         self.stop.install()
@@ -248,7 +275,8 @@ class Trainer:
             # model restarts from the checkpoint and the run continues after the last recorded step.
             ledger.append("rewind", {"checkpoint_step": step, "discarded_steps": list(range(step + 1, recorded + 1))})
             log.warning("steps %d..%d ran after the last checkpoint; their updates are lost", step + 1, recorded)
-        ledger.append("resume", {"checkpoint_step": step})
+        self.run.write_config(self.config)
+        ledger.append("resume", {"checkpoint_step": step, "steps": self.config.steps})
         return engine, max(step, recorded or 0) + 1
 
     def _checkpoint(self, engine: Engine, ledger: Ledger, step: int) -> None:
