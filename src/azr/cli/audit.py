@@ -15,7 +15,7 @@ from azr.cli.train import train
 from azr.config import build_config
 from azr.ledger import Ledger
 from azr.oversight import OversightConfig, acknowledge
-from azr.oversight.audit import Auditor, AuditFlag, load_items
+from azr.oversight.audit import DEFAULT_MAX_ITEM_MB, Auditor, AuditFlag, load_items
 
 
 def audit(
@@ -24,11 +24,14 @@ def audit(
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML file with oversight settings."),
     overrides: Optional[list[str]] = typer.Option(None, "--set", help="Oversight override, e.g. auditor.semantic.threshold=0.7"),
     semantic: bool = typer.Option(True, "--semantic/--no-semantic", help="Also match paraphrases with the embedding model."),
+    max_item_mb: float = typer.Option(
+        DEFAULT_MAX_ITEM_MB, "--max-item-mb", min=0.001, max=1e6, help="Refuse an item (a JSONL line, or a whole text file) larger than this."
+    ),
 ) -> None:
     """Run the task watchdog and the reasoning auditor over FILE; exit 1 if anything was flagged."""
     extra = list(overrides or []) + ([] if semantic else ["auditor.semantic.enabled=false"])
     settings = build_config(OversightConfig, path=config, overrides=extra)
-    items = load_items(file)
+    items = load_items(file, max_item_mb)
     flags = Auditor(settings).audit(items)
     if as_json:
         for flag in flags:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import json
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,30 +42,52 @@ class AuditFlag:
     finding: Finding
 
 
-def load_items(path: Path) -> list[AuditItem]:
-    """A JSONL file becomes one item per line; anything else is one item of plain text."""
+# One completion is kilobytes; the safety policy takes minutes on a 10 MB program and
+# the embedding model hours on 100 MB of prose, so a bigger item is refused up front.
+DEFAULT_MAX_ITEM_MB = 1.0
+
+
+def load_items(path: Path, max_item_mb: float = DEFAULT_MAX_ITEM_MB) -> list[AuditItem]:
+    """A JSONL file becomes one item per line; anything else is one item of plain text.
+
+    An item over ``max_item_mb`` megabytes (10**6 bytes of UTF-8) is refused with its
+    name and size, before anything parses it.
+    """
     try:
         text = Path(path).read_text(errors="replace")
     except OSError as exc:
         raise OversightConfigError(f"cannot read {path}: {exc.strerror or exc}") from exc
     lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
     if lines and (path.suffix == ".jsonl" or all(_is_json_object(line) for _, line in lines)):
+        for n, line in lines:
+            _check_size(f"{path.name}:{n}", line, max_item_mb)
         return [_json_item(f"{path.name}:{n}", line) for n, line in lines]
-    return [AuditItem(source=path.name, texts={} if _is_python(text) else {"text": text},
-                      program=text if _is_python(text) else "")]
+    _check_size(path.name, text, max_item_mb)
+    program = text if _is_python(text) else ""
+    return [AuditItem(source=path.name, texts={} if program else {"text": text}, program=program)]
+
+
+def _check_size(source: str, text: str, max_item_mb: float) -> None:
+    size_mb = len(text.encode("utf-8")) / 1e6
+    if size_mb > max_item_mb:
+        raise OversightConfigError(
+            f"{source} is {size_mb:.1f} MB, over the {max_item_mb:g} MB azr audit reads per item "
+            f"(auditing it could take hours); split it, or pass --max-item-mb {math.ceil(size_mb)}"
+        )
 
 
 def _is_json_object(line: str) -> bool:
     try:
         return isinstance(json.loads(line), dict)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
 
 
 def _is_python(text: str) -> bool:
+    """Whether ``text`` is a Python module; one nested too deep to parse is audited as prose."""
     try:
         tree = ast.parse(text)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     return any(not isinstance(node, ast.Expr) for node in tree.body)
 
@@ -74,6 +97,10 @@ def _json_item(source: str, line: str) -> AuditItem:
         record: dict[str, Any] = json.loads(line)
     except ValueError as exc:
         raise OversightConfigError(f"{source} is not valid JSON ({exc}); a JSONL file needs one object per line") from exc
+    except RecursionError as exc:
+        raise OversightConfigError(f"{source} is nested too deeply to read as JSON; a completion is one flat object") from exc
+    if not isinstance(record, dict):
+        raise OversightConfigError(f"{source} is JSON but not an object; a JSONL file needs one object per line")
     texts = {key: record[key] for key in TEXT_KEYS if isinstance(record.get(key), str)}
     for index, message in enumerate(record.get("messages") or []):
         if isinstance(message, dict) and isinstance(message.get("content"), str) and message.get("role") != "system":
