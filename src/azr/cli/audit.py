@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from azr.cli.console import console
@@ -15,7 +16,7 @@ from azr.cli.train import train
 from azr.config import build_config
 from azr.ledger import Ledger
 from azr.oversight import OversightConfig, acknowledge
-from azr.oversight.audit import DEFAULT_MAX_ITEM_MB, Auditor, AuditFlag, load_items
+from azr.oversight.audit import DEFAULT_MAX_ITEM_MB, Auditor, AuditFlag, AuditItem, load_items
 
 
 def audit(
@@ -32,7 +33,7 @@ def audit(
     extra = list(overrides or []) + ([] if semantic else ["auditor.semantic.enabled=false"])
     settings = build_config(OversightConfig, path=config, overrides=extra)
     items = load_items(file, max_item_mb)
-    flags = Auditor(settings).audit(items)
+    flags = _audit_with_progress(Auditor(settings), items)
     if as_json:
         for flag in flags:
             typer.echo(json.dumps({"source": flag.source, **asdict(flag.finding)}))
@@ -40,6 +41,14 @@ def audit(
         _print_flags(flags, len(items))
     if flags:
         raise typer.Exit(1)
+
+
+def _audit_with_progress(auditor: Auditor, items: list[AuditItem]) -> list[AuditFlag]:
+    """Audit with a progress bar on the console; nothing is drawn when stderr is not a terminal."""
+    columns = (TextColumn("auditing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as progress:
+        task = progress.add_task("audit", total=len(items))
+        return auditor.audit(items, on_progress=lambda done: progress.advance(task, done))
 
 
 def _print_flags(flags: list[AuditFlag], items: int) -> None:

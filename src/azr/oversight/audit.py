@@ -13,13 +13,15 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Sequence
+
+import numpy as np
 
 from azr.oversight.auditor import ReasoningAuditor
 from azr.oversight.config import OversightConfig
 from azr.oversight.decision import Finding
 from azr.oversight.errors import OversightConfigError
-from azr.oversight.semantic import Embedder
+from azr.oversight.semantic import Embedder, MiniLMEmbedder
 from azr.oversight.watchdog import TaskText, TaskWatchdog
 
 TEXT_KEYS = ("completion", "reasoning", "response", "output", "text", "content", "answer", "message")
@@ -111,22 +113,58 @@ def _json_item(source: str, line: str) -> AuditItem:
     return AuditItem(source=source, texts=texts, program=program, task_type=str(record.get("task_type", "")))
 
 
+class RepeatCache:
+    """An :class:`Embedder` that embeds each distinct sentence once and remembers it.
+
+    Completions repeat their boilerplate ("Let me trace the loop."), so a file of them
+    holds many identical sentences; batching items for progress would otherwise embed
+    each again in every batch. The cache is bounded and simply emptied when full.
+    """
+
+    def __init__(self, inner: Embedder, max_entries: int = 32768) -> None:
+        self.inner = inner
+        self.max_entries = max_entries
+        self._vectors: dict[str, np.ndarray] = {}
+
+    def encode(self, sentences: Sequence[str]) -> np.ndarray:
+        missing = list(dict.fromkeys(s for s in sentences if s not in self._vectors))
+        if missing:
+            if len(self._vectors) + len(missing) > self.max_entries:
+                self._vectors.clear()
+            self._vectors.update(zip(missing, self.inner.encode(missing)))
+        return np.stack([self._vectors[s] for s in sentences])
+
+
 class Auditor:
-    """The two monitors, built once, applied to many items."""
+    """The two monitors, built once, applied to many items in batches."""
 
-    def __init__(self, config: OversightConfig, embedder: Embedder | None = None) -> None:
+    def __init__(self, config: OversightConfig, embedder: Embedder | None = None, batch_items: int = 128) -> None:
+        semantic = config.auditor.semantic
+        self.batch_items = batch_items
         self.watchdog = TaskWatchdog(config.watchdog)
-        self.auditor = ReasoningAuditor(config.auditor, embedder)
+        self.auditor = ReasoningAuditor(
+            config.auditor, RepeatCache(embedder or MiniLMEmbedder(semantic.device, semantic.batch_size))
+        )
 
-    def audit(self, items: list[AuditItem]) -> list[AuditFlag]:
+    def audit(self, items: list[AuditItem], on_progress: Callable[[int], None] | None = None) -> list[AuditFlag]:
+        """Flags of every item, item by item; ``on_progress(n)`` after each batch of n items.
+
+        Each batch of ``batch_items`` is one call into the embedding model: large enough to
+        keep it busy, small enough that progress moves and memory stays flat on big files.
+        """
         flags: list[AuditFlag] = []
-        pairs = [(item, field, text) for item in items for field, text in item.texts.items()]
-        for (item, _, _), found in zip(pairs, self.auditor.review_texts([(f, t) for _, f, t in pairs])):
-            flags.extend(AuditFlag(item.source, f) for f in found)
-        for item in items:
-            for program in programs_of(item):
-                task = TaskText(task_type=item.task_type, program=program)
-                flags.extend(AuditFlag(item.source, f) for f in self.watchdog.review_task(task))
+        for first in range(0, len(items), self.batch_items):
+            batch = items[first:first + self.batch_items]
+            pairs = [(field, text) for item in batch for field, text in item.texts.items()]
+            found = iter(self.auditor.review_texts(pairs))
+            for item in batch:
+                for _ in item.texts:
+                    flags.extend(AuditFlag(item.source, f) for f in next(found))
+                for program in programs_of(item):
+                    task = TaskText(task_type=item.task_type, program=program)
+                    flags.extend(AuditFlag(item.source, f) for f in self.watchdog.review_task(task))
+            if on_progress is not None:
+                on_progress(len(batch))
         return flags
 
 
