@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 import json
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pytest
@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from azr.cli import audit as audit_cli
 from azr.cli.main import app
 from azr.oversight import OversightConfig
-from azr.oversight.audit import Auditor, AuditItem
+from azr.oversight.audit import AuditItem, Auditor
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -41,7 +41,7 @@ def test_items_are_audited_in_batches_with_progress_and_repeats_embedded_once() 
     done: list[int] = []
     auditor.audit(items, on_progress=done.append)
     assert done == [2, 2, 1]
-    prototypes, *batches = embedder.batches
+    _prototypes, *batches = embedder.batches
     assert len(batches) == 3
     sentences = [s for batch in batches for s in batch]
     assert sentences.count(shared) == 1 and len(sentences) == 6

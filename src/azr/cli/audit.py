@@ -8,7 +8,14 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from azr.cli.console import console
@@ -16,7 +23,13 @@ from azr.cli.train import train
 from azr.config import build_config
 from azr.ledger import Ledger
 from azr.oversight import OversightConfig, acknowledge
-from azr.oversight.audit import DEFAULT_MAX_ITEM_MB, Auditor, AuditFlag, AuditItem, load_items
+from azr.oversight.audit import (
+    DEFAULT_MAX_ITEM_MB,
+    AuditFlag,
+    AuditItem,
+    Auditor,
+    load_items,
+)
 
 
 def audit(

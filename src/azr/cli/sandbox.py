@@ -14,7 +14,7 @@ from rich.table import Table
 from azr.cli.console import console
 from azr.config import build_config
 from azr.errors import AzrError
-from azr.executor import Executor, ExecResult, Snippet
+from azr.executor import ExecResult, Executor, Snippet
 from azr.executor.config import ExecutorConfig
 from azr.executor.layers import probe
 
