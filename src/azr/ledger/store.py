@@ -17,11 +17,12 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 from azr.ledger.anchor import HeadAnchor, anchor_mismatch, read_anchor, write_anchor
 from azr.ledger.chain import GENESIS_HASH, canonical_json, record_hash
 from azr.ledger.errors import LedgerError
+from azr.ledger.kept import KeptHead
 from azr.ledger.records import Record
 from azr.ledger.schema import STEP_END_KIND, create_schema
 from azr.ledger.verify import VerifyReport, verify_ledger
@@ -172,9 +173,14 @@ class Ledger:
         row = self._conn.execute("SELECT MAX(step) FROM records WHERE kind = ?", (STEP_END_KIND,)).fetchone()
         return row[0]
 
-    def verify(self) -> VerifyReport:
-        """Re-check the whole chain, the append-only guards and the head anchor."""
-        return verify_ledger(self._conn, self.run_dir)
+    def verify(self, kept: Sequence[KeptHead] = ()) -> VerifyReport:
+        """Re-check the whole chain, the append-only guards, the head anchor and any heads kept elsewhere."""
+        return verify_ledger(self._conn, self.run_dir, kept)
+
+    def first_hash(self) -> str | None:
+        """The hash of record 1: it names this ledger in an anchor file (None while empty)."""
+        row = self._conn.execute("SELECT hash FROM records WHERE id = 1").fetchone()
+        return row[0] if row else None
 
     def close(self) -> None:
         """Close the connection and release the writer lock. Safe to call twice."""

@@ -5,18 +5,25 @@ contents and its predecessor (an edit, or rows swapped), a gap in the ids (a del
 a table shorter than its head anchor (a cut-off end), and a step whose closing record
 does not match the records before it. Missing append-only triggers are reported too:
 someone removed them, most likely to edit the table.
+
+The head anchor sits beside the database, so whoever deletes the last records and
+re-creates the triggers can rewrite it to match; nothing inside the run directory then
+shows the cut. Heads kept elsewhere (:mod:`azr.ledger.kept`) close that gap: each must
+still be in the table with the hash it had.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from azr.ledger.anchor import HeadAnchor, anchor_mismatch, read_anchor
 from azr.ledger.chain import GENESIS_HASH, record_hash
 from azr.ledger.errors import LedgerError
+from azr.ledger.kept import KeptHead
 from azr.ledger.schema import STEP_END_KIND, missing_guards
 
 MAX_LISTED = 50
@@ -32,6 +39,12 @@ class VerifyReport:
     notes: list[str] = field(default_factory=list)
     last_id: int = 0
     last_complete_step: int | None = None
+    last_hash: str | None = None
+
+    @property
+    def head(self) -> KeptHead | None:
+        """The head to keep outside the run directory, None for an empty ledger."""
+        return KeptHead(self.last_id, self.last_hash) if self.last_hash else None
 
 
 class _Problems:
@@ -92,8 +105,11 @@ class _StepCheck:
             )
 
 
-def verify_ledger(conn: sqlite3.Connection, run_dir: Path) -> VerifyReport:
-    """Walk every record in id order in one read snapshot and report what does not hold."""
+def verify_ledger(conn: sqlite3.Connection, run_dir: Path, kept: Sequence[KeptHead] = ()) -> VerifyReport:
+    """Walk every record in id order in one read snapshot and report what does not hold.
+
+    ``kept`` are heads recorded outside the run directory; each must still be there, unchanged.
+    """
     problems = _Problems()
     notes: list[str] = []
     try:
@@ -108,6 +124,8 @@ def verify_ledger(conn: sqlite3.Connection, run_dir: Path) -> VerifyReport:
     prev_hash, expected_id, checked = GENESIS_HASH, 1, 0
     hash_at_anchor: str | None = None
     count_to_anchor = 0
+    wanted = {head.last_id for head in kept}
+    found: dict[int, str] = {}
     cursor = conn.execute("SELECT id, step, kind, created_at, payload, hash FROM records ORDER BY id")
     for record_id, step, kind, created_at, payload, digest in cursor:
         checked += 1
@@ -120,6 +138,8 @@ def verify_ledger(conn: sqlite3.Connection, run_dir: Path) -> VerifyReport:
                 "and the record before it: it was edited, moved or inserted"
             )
         steps.see(record_id, step, kind, payload)
+        if record_id in wanted:
+            found[record_id] = digest
         if anchor is not None and record_id <= anchor.last_id:
             count_to_anchor += 1
             if record_id == anchor.last_id:
@@ -128,11 +148,27 @@ def verify_ledger(conn: sqlite3.Connection, run_dir: Path) -> VerifyReport:
     last_id = expected_id - 1
 
     _check_anchor(anchor, last_id, hash_at_anchor, count_to_anchor, checked, problems, notes)
+    _check_kept(kept, found, last_id, problems)
     last_step = conn.execute("SELECT MAX(step) FROM records WHERE kind = ?", (STEP_END_KIND,)).fetchone()[0]
     listed = problems.as_list()
     return VerifyReport(
-        ok=not listed, checked=checked, problems=listed, notes=notes, last_id=last_id, last_complete_step=last_step
+        ok=not listed, checked=checked, problems=listed, notes=notes, last_id=last_id, last_complete_step=last_step,
+        last_hash=prev_hash if checked else None,
     )
+
+
+def _check_kept(kept: Sequence[KeptHead], found: dict[int, str], last_id: int, problems: _Problems) -> None:
+    for head in kept:
+        if head.last_id > last_id:
+            problems.add(
+                f"the ledger ends at record {last_id} but a head kept outside the run directory says it reached "
+                f"record {head.last_id}: {head.last_id - last_id} record(s) were cut off the end"
+            )
+        elif found.get(head.last_id) != head.last_hash:
+            problems.add(
+                f"record {head.last_id} no longer has the hash kept outside the run directory: "
+                "it or a record before it was changed, or records after a cut were written anew"
+            )
 
 
 def _check_anchor(
