@@ -27,14 +27,14 @@ def _filled(run_dir: Path) -> list[dict]:
 
 def test_jsonl_round_trip(tmp_path: Path) -> None:
     expected = _filled(tmp_path)
-    path = export_ledger(tmp_path, "jsonl", tmp_path / "out" / "all.jsonl")
+    path = export_ledger(tmp_path, "jsonl", tmp_path / "out" / "all.jsonl").path
     rows = [json.loads(line) for line in path.read_text().splitlines()]
     assert rows == expected
 
 
 def test_parquet_round_trip(tmp_path: Path) -> None:
     expected = _filled(tmp_path)
-    path = export_ledger(tmp_path, "parquet")
+    path = export_ledger(tmp_path, "parquet").path
     assert path == tmp_path / "ledger.parquet"
     rows = pq.read_table(path).to_pylist()
     assert [{**row, "payload": json.loads(row["payload"])} for row in rows] == expected
@@ -42,7 +42,7 @@ def test_parquet_round_trip(tmp_path: Path) -> None:
 
 def test_export_one_kind(tmp_path: Path) -> None:
     _filled(tmp_path)
-    path = export_ledger(tmp_path, "jsonl", kind="reward")
+    path = export_ledger(tmp_path, "jsonl", kind="reward").path
     assert path.name == "ledger-reward.jsonl"
     rows = [json.loads(line) for line in path.read_text().splitlines()]
     assert [(r["step"], r["kind"]) for r in rows] == [(1, "reward"), (2, "reward")]
@@ -76,3 +76,32 @@ def test_cli_export_writes_the_file(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["ledger", "export", str(tmp_path), "--format", "parquet", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert pq.read_table(out).num_rows == 7
+
+
+def _edit_record_3(run_dir: Path) -> None:
+    conn = sqlite3.connect(run_dir / "ledger.sqlite")
+    conn.execute("DROP TRIGGER records_no_update")
+    conn.execute("""UPDATE records SET payload = '{"value":1.0,"group":"deduction/solve"}' WHERE id = 3""")
+    conn.commit()
+    conn.close()
+
+
+def test_a_tampered_ledger_is_not_exported(tmp_path: Path) -> None:
+    _filled(tmp_path)
+    _edit_record_3(tmp_path)
+    out = tmp_path / "x.jsonl"
+    with pytest.raises(LedgerError, match=r"refusing to export .* fails verification: the append-only trigger .* \(and 1 more\).*--force"):
+        export_ledger(tmp_path, "jsonl", out)
+    assert not out.exists()
+
+
+def test_cli_export_refuses_a_tampered_ledger_and_forced_warns(tmp_path: Path) -> None:
+    _filled(tmp_path)
+    _edit_record_3(tmp_path)
+    out = tmp_path / "x.jsonl"
+    refused = CliRunner().invoke(app, ["ledger", "export", str(tmp_path), "--out", str(out)])
+    assert isinstance(refused.exception, LedgerError) and not out.exists()
+    forced = CliRunner().invoke(app, ["ledger", "export", str(tmp_path), "--out", str(out), "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert "FAILS verification" in forced.output and "record 3" in forced.output
+    assert len(out.read_text().splitlines()) == 7

@@ -8,6 +8,7 @@ from enum import Enum
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from azr.cli.console import console
@@ -69,10 +70,21 @@ def export(
     fmt: ExportFormat = typer.Option(ExportFormat.jsonl, "--format", "-f", help="Output format."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Output file (default: beside the ledger)."),
     kind: str | None = typer.Option(None, "--kind", "-k", help="Only records of this kind."),
+    force: bool = typer.Option(False, "--force", help="Export even a ledger that fails verification (with a warning)."),
 ) -> None:
-    """Write the ledger's records to JSON Lines or Parquet (payloads as JSON)."""
-    path = export_ledger(run_dir, fmt.value, out, kind=kind)
-    console.print(f"wrote [bold]{path}[/]")
+    """Verify the ledger, then write its records to JSON Lines or Parquet (payloads as JSON).
+
+    A ledger that fails verification is not exported without --force.
+    """
+    result = export_ledger(run_dir, fmt.value, out, kind=kind, force=force)
+    for problem in result.problems:
+        console.print(f"[bold red]broken:[/] {escape(problem)}")
+    if result.problems:
+        console.print(
+            f"[bold red]WARNING:[/] {result.path} is a copy of a ledger that FAILS verification "
+            f"({len(result.problems)} problem(s) above); do not treat it as the run's record"
+        )
+    console.print(f"wrote [bold]{escape(str(result.path))}[/]")
 
 
 def _print_report(run_dir: Path, report: VerifyReport, counts: dict[str, int], anchor_file: Path | None) -> None:

@@ -2,13 +2,18 @@
 
 Payloads differ from kind to kind, so Parquet keeps each payload as JSON text in one
 column rather than guessing a schema; JSON Lines nests it as an object.
+
+An export leaves the hash chain behind, so a copy of a tampered ledger would look as
+good as any other: the ledger is verified first, and one that fails is not exported
+unless the caller forces it (and is then told what is wrong).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -32,9 +37,21 @@ PARQUET_SCHEMA = pa.schema(
 )
 
 
-def export_ledger(run_dir: str | Path, fmt: str, out_path: str | Path | None = None, kind: str | None = None) -> Path:
-    """Write every record (or those of one kind) to ``out_path``; returns the path written.
+@dataclass(frozen=True)
+class Export:
+    """Where the records went, and what verification found wrong (empty: the ledger verified)."""
 
+    path: Path
+    problems: list[str] = field(default_factory=list)
+
+
+def export_ledger(
+    run_dir: str | Path, fmt: str, out_path: str | Path | None = None, kind: str | None = None, force: bool = False
+) -> Export:
+    """Verify the ledger, then write every record (or those of one kind) to ``out_path``.
+
+    A ledger that fails verification raises :class:`LedgerError` and nothing is written,
+    unless ``force``: then it is exported and the problems come back with the path.
     Without ``out_path`` the file goes beside the ledger as ``ledger.<fmt>`` (or
     ``ledger-<kind>.<fmt>``). The ledger is opened read-only, so a running job is safe.
     """
@@ -45,14 +62,21 @@ def export_ledger(run_dir: str | Path, fmt: str, out_path: str | Path | None = N
         stem = "ledger" if kind is None else f"ledger-{kind}"
         out_path = run_dir / f"{stem}.{fmt}"
     out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
     with Ledger.open(run_dir, readonly=True) as ledger:
+        report = ledger.verify()
+        if not report.ok and not force:
+            more = f" (and {len(report.problems) - 1} more)" if len(report.problems) > 1 else ""
+            raise LedgerError(
+                f"refusing to export {run_dir}: its ledger fails verification: {report.problems[0]}{more}; "
+                f"see `azr ledger verify {run_dir}`, or pass --force to export it anyway"
+            )
+        out_path.parent.mkdir(parents=True, exist_ok=True)
         records = ledger.records(kind=kind)
         if fmt == "jsonl":
             _write_jsonl(records, out_path)
         else:
             _write_parquet(records, out_path)
-    return out_path
+    return Export(out_path, report.problems)
 
 
 def record_row(record: Record) -> dict[str, object]:
