@@ -36,6 +36,15 @@ def test_counts_are_rebuilt_from_rates_and_the_step_sizes() -> None:
     assert types["induction"].valid_fraction == 0.0 and types["induction"].accuracy is None
 
 
+def test_recorded_counts_win_over_rates() -> None:
+    # 3 of 7 proposals kept (a prompt dropped for length): rebuilt from the rate with 4 per type it would read 2 of 4
+    row = {"step": 3, "count/proposed/deduction": 7.0, "count/valid/deduction": 3.0, "valid_rate/deduction": 3 / 7,
+           "count/attempts/deduction": 4.0, "count/solved/deduction": 1.0, "solve_rate/deduction": 0.25}
+    types = _by_type([row])
+    assert (types["deduction"].proposed, types["deduction"].valid) == (7, 3)
+    assert (types["deduction"].attempts, types["deduction"].solved) == (4, 1)
+
+
 def test_steps_time_and_the_sum_over_types() -> None:
     totals = run_totals(ROWS, TYPES, proposals_per_type=4, solves_per_type=4)
     assert (totals.steps, totals.first_step, totals.last_step) == (2, 1, 2)

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from azr.ledger import Ledger
+from azr.selfplay.run_totals import read_step_rows
 
 SCRIPT = Path(__file__).with_name("_stub_run.py")
 STEPS = 12
@@ -98,3 +99,26 @@ def test_every_trained_rollout_has_exactly_its_own_advantage(killed_and_resumed)
         assert target.step == advantage.step
         assert target.payload["reward"] == pytest.approx(advantage.payload["reward"])
         assert advantage.payload["group"].split(".")[0] == target.payload["task_type"]
+
+
+def test_each_steps_counts_match_its_ledger_records(killed_and_resumed):
+    run_dir, _ = killed_and_resumed
+    rows = {row["step"]: row for row in read_step_rows(run_dir / "metrics.jsonl")}
+    with Ledger.open(run_dir, readonly=True) as ledger:
+        records = list(ledger.records())
+    # a rewound step was recorded twice under one number; the other steps once
+    rewound = {s for r in records if r.kind == "rewind" for s in r.payload["discarded_steps"]}
+    expected: Counter = Counter()
+    for r in records:
+        if r.kind == "proposal" and r.payload["phase"] == "train":
+            expected[r.step, "proposed", r.payload["task_type"]] += 1
+            expected[r.step, "valid", r.payload["task_type"]] += r.payload["valid"]
+        elif r.kind == "attempt" and r.payload["purpose"] == "train":
+            expected[r.step, "attempts", r.payload["task_type"]] += 1
+            expected[r.step, "solved", r.payload["task_type"]] += r.payload["correct"]
+    checked = 0
+    for (step, kind, task_type), count in expected.items():
+        if step not in rewound and (step, "proposed", task_type) in expected:
+            assert rows[step][f"count/{kind}/{task_type}"] == count, (step, kind, task_type)
+            checked += 1
+    assert checked >= 4 * (STEPS - 4)

@@ -356,13 +356,22 @@ class SelfPlayLoop:
             mine = [p for p in proposals if p.request.task_type == task_type.name]
             if mine:
                 valid = [p for p in mine if p.verdict.valid]
+                metrics[f"count/proposed/{task_type.name}"] = float(len(mine))
+                metrics[f"count/valid/{task_type.name}"] = float(len(valid))
                 metrics[f"valid_rate/{task_type.name}"] = len(valid) / len(mine)
+                metrics[f"malformed_rate/{task_type.name}/propose"] = (
+                    sum(p.verdict.proposal.malformed for p in mine) / len(mine))
                 rates = [p.solve_rate for p in valid if p.solve_rate is not None]
                 if rates:
                     metrics[f"proposal_solve_rate/{task_type.name}"] = sum(rates) / len(rates)
             solved = [a for a in attempts if a.task.task_type == task_type.name]
             if solved:
-                metrics[f"solve_rate/{task_type.name}"] = sum(a.verdict.correct for a in solved) / len(solved)
+                correct = sum(a.verdict.correct for a in solved)
+                metrics[f"count/attempts/{task_type.name}"] = float(len(solved))
+                metrics[f"count/solved/{task_type.name}"] = float(correct)
+                metrics[f"solve_rate/{task_type.name}"] = correct / len(solved)
+                metrics[f"malformed_rate/{task_type.name}/solve"] = (
+                    sum(a.verdict.malformed for a in solved) / len(solved))
             metrics[f"buffer/{task_type.name}"] = float(len(self.buffers.buffer(task_type.name)))
         metrics["tokens/generated"] = float(self.generated_tokens)
         generate_s = self.timer.totals.get("generate", 0.0)

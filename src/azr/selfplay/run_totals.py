@@ -4,12 +4,10 @@ The source is ``metrics.jsonl`` (one row per step, every session of a resumed ru
 ledger: the totals then cover the whole run and cost nothing to compute, where reading a long
 run's proposals back from the ledger would mean gigabytes of prompts.
 
-The rows hold rates, not counts, so counts are rebuilt from the sizes the step works with:
-a type that was proposed at all got ``proposals_per_type`` requests (induction asks for all
-or none, depending on whether a base program exists), and a type that was solved at all got
-exactly ``solves_per_type`` attempts (the loop pads the group). The proposal count is high
-only when proposer prompts were dropped for being longer than the context, which the loop
-logs as a warning.
+Rows hold the step's counts (``count/proposed/T`` and the like). Rows written before the
+loop recorded counts hold only rates; their counts are rebuilt from the sizes the step works
+with: a type that was proposed at all got ``proposals_per_type`` requests, and a type that
+was solved at all got exactly ``solves_per_type`` attempts (the loop pads the group).
 """
 
 from __future__ import annotations
@@ -105,12 +103,17 @@ def run_totals(rows: list[StepRow], task_types: list[str], proposals_per_type: i
 def _type_totals(rows: list[StepRow], name: str, proposals_per_type: int, solves_per_type: int) -> TypeTotals:
     proposed = valid = attempts = solved = 0
     for row in rows:
-        valid_rate = row.get(f"valid_rate/{name}")
-        if valid_rate is not None:
-            proposed += proposals_per_type
-            valid += round(valid_rate * proposals_per_type)
-        solve_rate = row.get(f"solve_rate/{name}")
-        if solve_rate is not None:
-            attempts += solves_per_type
-            solved += round(solve_rate * solves_per_type)
+        made, kept = _counts(row, name, "proposed", "valid", "valid_rate", proposals_per_type)
+        tried, right = _counts(row, name, "attempts", "solved", "solve_rate", solves_per_type)
+        proposed, valid, attempts, solved = proposed + made, valid + kept, attempts + tried, solved + right
     return TypeTotals(name, proposed=proposed, valid=valid, attempts=attempts, solved=solved)
+
+
+def _counts(row: StepRow, name: str, total: str, hits: str, rate: str, size: int) -> tuple[int, int]:
+    """(total, hits) of one kind for type ``name`` in one row: its counts, else rebuilt from its rate."""
+    if f"count/{total}/{name}" in row:
+        return round(row[f"count/{total}/{name}"]), round(row.get(f"count/{hits}/{name}", 0.0))
+    fraction = row.get(f"{rate}/{name}")
+    if fraction is None:
+        return 0, 0
+    return size, round(fraction * size)
