@@ -177,11 +177,13 @@ def _metrics(proposals: list[tuple[dict[str, Any], list[dict[str, Any]]]],
         solved = [a for a in attempts if a["task_type"] == task_type]
         metrics[f"reward/{task_type}/propose"] = sum(p["reward"] for p in mine) / len(mine)
         metrics[f"valid_rate/{task_type}"] = len(valid) / len(mine)
+        metrics[f"malformed_rate/{task_type}/propose"] = sum(p["malformed"] for p in mine) / len(mine)
         if valid:
             metrics[f"proposal_solve_rate/{task_type}"] = sum(p["solve_rate"] for p in valid) / len(valid)
         if solved:
             metrics[f"reward/{task_type}/solve"] = sum(a["reward"] for a in solved) / len(solved)
             metrics[f"solve_rate/{task_type}"] = sum(a["correct"] for a in solved) / len(solved)
+            metrics[f"malformed_rate/{task_type}/solve"] = sum(a["malformed"] for a in solved) / len(solved)
     metrics["update/loss"] = float("nan")
     return metrics
 

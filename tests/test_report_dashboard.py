@@ -28,7 +28,7 @@ CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
-FIGURES = ("rewards", "valid_rate", "solve_rate", "lengths", "difficulty", "family_map", "family_shares", "oversight")
+FIGURES = ("rewards", "valid_rate", "solve_rate", "malformed", "lengths", "difficulty", "family_map", "family_shares", "oversight")
 SPEC = SyntheticRun(steps=10, oversight=True, scorecard=True)
 
 RENDERED = """(id) => {

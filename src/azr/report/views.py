@@ -40,6 +40,8 @@ def build_views(snap: RunSnapshot, config: ReportConfig) -> Views:
         "valid_rate": figures.metric_lines(snap.metrics, "valid_rate/", "Valid-proposal rate", "fraction valid",
                                            y_range=[0, 1.02]),
         "solve_rate": figures.solve_rates(snap.metrics),
+        "malformed": figures.metric_lines(snap.metrics, "malformed_rate/", "Malformed replies per (task type, role)",
+                                          "fraction malformed", y_range=[0, 1.02]),
         "lengths": figures.completion_lengths(snap.proposals, snap.attempts),
         "difficulty": figures.difficulty(snap.proposals),
         "family_map": figures.family_map(fmap),
