@@ -129,7 +129,7 @@ class OversightHub:
                       data={"canary_id": canary.canary_id, "canary": canary.kind, "outcome": result.outcome,
                             "detail": result.detail})
         if findings:
-            log.warning("tripwire %s: %s", canary.canary_id, findings[0].reason)
+            log.warning("tripwire fired (the solver tried what the sandbox forbids): %s", findings[0].reason)
         return self._decide(event, findings)
 
     def end_step(self, step: int, metrics: dict[str, float]) -> Action:
