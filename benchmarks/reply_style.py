@@ -99,7 +99,7 @@ def main() -> None:
                 _mean_of(rows, ["time/step"]),
                 f"{wall:.0f}",
             )
-    Console().print(table)
+    Console(width=160).print(table)
 
 
 if __name__ == "__main__":

@@ -100,7 +100,7 @@ def main() -> None:
         cells = [f"{mean(scored[s][0][kind]):+.2f}" if counts[kind] else "-" for s in schemes]
         table.add_row(kind, str(counts[kind]), *cells)
     table.add_row("groups with no signal", "", *[f"{scored[s][1]} of {len(groups)}" for s in schemes])
-    Console().print(table)
+    Console(width=160).print(table)
 
 
 if __name__ == "__main__":
