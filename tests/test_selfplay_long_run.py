@@ -7,6 +7,7 @@ every three, kills the trainer with SIGKILL mid-run, resumes it and reads the le
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -122,3 +123,26 @@ def test_each_steps_counts_match_its_ledger_records(killed_and_resumed):
             assert rows[step][f"count/{kind}/{task_type}"] == count, (step, kind, task_type)
             checked += 1
     assert checked >= 4 * (STEPS - 4)
+
+
+def test_each_steps_buffer_sizes_are_those_after_its_new_tasks_join(killed_and_resumed):
+    run_dir, _ = killed_and_resumed
+    rows = {row["step"]: row for row in read_step_rows(run_dir / "metrics.jsonl")}
+    with Ledger.open(run_dir, readonly=True) as ledger:
+        records = list(ledger.records())
+    (rewind,) = [r for r in records if r.kind == "rewind"] or [None]
+    lost = set(rewind.payload["discarded_steps"]) if rewind else set()
+    # a task recorded by a step the rewind discarded never reached the resumed run's buffers
+    live = [r for r in records if r.kind == "task" and not (rewind and r.id < rewind.id and r.step in lost)]
+    joined: dict[str, set[str]] = {}
+    checked = 0
+    for step in range(STEPS + 1):
+        for r in live:
+            if r.step == step:
+                task = r.payload["task"]
+                joined.setdefault(task["task_type"], set()).add(json.dumps(task, sort_keys=True))
+        if step in rows and step not in lost:
+            for task_type, keys in joined.items():
+                assert rows[step][f"buffer/{task_type}"] == len(keys), (step, task_type)
+                checked += 1
+    assert checked >= 3 * (STEPS - 4)

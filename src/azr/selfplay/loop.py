@@ -154,12 +154,13 @@ class SelfPlayLoop:
             for p in valid
             if p.verdict.task is not None
         ]
-        metrics = self._metrics(proposals, attempts, samples, stats)
+        joining = self._joining(proposals)
+        metrics = self._metrics(proposals, attempts, samples, stats, joining)
         with self.timer.phase("oversight"):
             action = self.hub.end_step(step, metrics)
         metrics.update(self.timer.summary(time.perf_counter() - started))
         with self.timer.phase("ledger"):
-            self._record(step, proposals, trained, stats.advantages, tripwire_attempts, metrics)
+            self._record(step, joining, trained, stats.advantages, tripwire_attempts, metrics)
         for task, provenance in new_tasks:
             self.buffers.buffer(task.task_type).add(task, provenance)
         metrics.update(self.timer.summary(time.perf_counter() - started))
@@ -341,10 +342,24 @@ class SelfPlayLoop:
     def buffer_sizes(self) -> dict[str, int]:
         return {t.name: len(self.buffers.buffer(t.name)) for t in self.task_types}
 
+    def _joining(self, proposals: list[Proposal]) -> list[Proposal]:
+        """The valid proposals whose task is new to its buffer, the first of each task only."""
+        joining: dict[str, Proposal] = {}
+        for proposal in proposals:
+            task = proposal.verdict.task
+            if proposal.verdict.valid and task is not None and task.key() not in joining:
+                if task.key() not in self.buffers.buffer(task.task_type):
+                    joining[task.key()] = proposal
+        return list(joining.values())
+
     def _metrics(
-        self, proposals: list[Proposal], attempts: list[Attempt], samples: list[TrainSample], stats: Any
+        self, proposals: list[Proposal], attempts: list[Attempt], samples: list[TrainSample], stats: Any,
+        joining: list[Proposal],
     ) -> dict[str, float]:
-        """Per (type, role) means, named as the quantities they are."""
+        """Per (type, role) means, named as the quantities they are.
+
+        Buffer sizes are those after the step's new tasks join, the state its checkpoint saves.
+        """
         metrics: dict[str, float] = {}
         rewards: dict[str, list[float]] = defaultdict(list)
         for sample in samples:
@@ -372,7 +387,9 @@ class SelfPlayLoop:
                 metrics[f"solve_rate/{task_type.name}"] = correct / len(solved)
                 metrics[f"malformed_rate/{task_type.name}/solve"] = (
                     sum(a.verdict.malformed for a in solved) / len(solved))
-            metrics[f"buffer/{task_type.name}"] = float(len(self.buffers.buffer(task_type.name)))
+            buffer = self.buffers.buffer(task_type.name)
+            arriving = sum(1 for p in joining if p.request.task_type == task_type.name)
+            metrics[f"buffer/{task_type.name}"] = float(min(buffer.capacity, len(buffer) + arriving))
         metrics["tokens/generated"] = float(self.generated_tokens)
         generate_s = self.timer.totals.get("generate", 0.0)
         metrics["tokens/per_s"] = self.generated_tokens / generate_s if generate_s > 0 else 0.0
@@ -384,7 +401,7 @@ class SelfPlayLoop:
     def _record(
         self,
         step: int,
-        proposals: list[Proposal],
+        joining: list[Proposal],
         trained: list[tuple[Proposal | Attempt, TrainSample]],
         advantages: list[float],
         untrained: list[Attempt],
@@ -408,13 +425,8 @@ class SelfPlayLoop:
                                         "reward": sample.reward, "advantage": advantage})
             for attempt in untrained:
                 tx.append("attempt", attempt_payload(attempt))
-            joining: set[str] = set()
-            for proposal in proposals:
-                task = proposal.verdict.task
-                if proposal.verdict.valid and task is not None and task.key() not in joining:
-                    if task.key() not in self.buffers.buffer(task.task_type):
-                        joining.add(task.key())
-                        tx.append("task", task_payload(task, step, proposal.solve_rate, origin="proposal"))
+            for proposal in joining:
+                tx.append("task", task_payload(proposal.verdict.task, step, proposal.solve_rate, origin="proposal"))
             for kind, payload in self.hub.drain_records():
                 tx.append(kind, payload)
             tx.append("step_metrics", metrics)
