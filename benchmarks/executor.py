@@ -9,11 +9,16 @@ Three ways to run an untrusted snippet, timed in one run on the same snippets:
 Throughput is a batch run with two workers each (this machine has two cores); latency is one
 snippet at a time, round trip from the caller. Run:
 `flock /tmp/azr-heavy.lock .venv/bin/python benchmarks/executor.py`.
+
+`--compare-src DIR` also times the azr pool of another checkout (its `src/`, for example a
+`git worktree` of an older commit) in a subprocess of the same run, so the cost of a
+change to the sandbox is read against a baseline measured under the same load.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
 import os
 import platform
@@ -23,6 +28,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Callable, Sequence
 
 from rich.console import Console
@@ -150,35 +156,75 @@ def latencies(runner: Runner, snippet: Snippet, count: int) -> tuple[float, floa
     return statistics.median(samples) * 1000, cuts[18] * 1000
 
 
+Row = tuple[str, str, float, float, float]
+
+
+def measure(runner: Runner, count: int, latency_count: int) -> list[Row]:
+    """Throughput and latency of one runner on both snippets; the runner is closed after."""
+    rows = []
+    try:
+        for label, snippet in (("trivial", TRIVIAL), ("task-sized", TASK)):
+            rate = throughput(runner, snippet, count)
+            p50, p95 = latencies(runner, snippet, min(latency_count, count))
+            rows.append((runner.name, label, rate, p50, p95))
+    finally:
+        runner.close()
+    return rows
+
+
+def pool_of_other_checkout(src: Path, count: int, latency_count: int) -> list[Row]:
+    """The azr pool rows of the checkout whose package lives in ``src``, timed in a subprocess."""
+    if not (src / "azr" / "executor").is_dir():
+        raise SystemExit(f"--compare-src {src}: no azr/executor package there; pass a checkout's src/ directory")
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    done = subprocess.run(
+        [sys.executable, __file__, "--pool-json", "--count", str(count), "--latency-count", str(latency_count)],
+        env=env, capture_output=True, text=True, timeout=3600)
+    if done.returncode != 0:
+        raise SystemExit(f"the pool of {src} failed:\n{done.stderr[-3000:]}")
+    report = json.loads(done.stdout)
+    loaded = Path(report["loaded_from"]).resolve()
+    if not loaded.is_relative_to(src.resolve()):
+        raise SystemExit(f"--compare-src {src}: the subprocess imported azr from {loaded} instead")
+    return [(f"azr pool @ {src.resolve().parent.name}", *row[1:]) for row in report["rows"]]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=2000, help="snippets per throughput batch (warm pools)")
     parser.add_argument("--fresh-count", type=int, default=200, help="snippets per batch for fresh processes")
     parser.add_argument("--latency-count", type=int, default=200)
+    parser.add_argument("--compare-src", type=Path, action="append", default=[], metavar="DIR",
+                        help="also time the azr pool of the checkout whose package is in DIR (repeatable)")
+    parser.add_argument("--pool-json", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    console = Console()
+    if args.pool_json:
+        import azr
+
+        rows = measure(PoolRunner(), args.count, args.latency_count)
+        print(json.dumps({"loaded_from": str(Path(azr.__file__).parent), "rows": rows}))
+        return
+    console = Console(width=160)
     factories: list[tuple[Callable[[], Runner], int]] = [
         (PoolRunner, args.count), (FreshProcessRunner, args.fresh_count), (InProcessRunner, args.count)]
-    rows = []
+    rows: list[Row] = []
     layers: list[str] = []
     for factory, count in factories:
         runner = factory()
         if isinstance(runner, PoolRunner):
             layers = runner.layers
-        try:
-            for label, snippet in (("trivial", TRIVIAL), ("task-sized", TASK)):
-                rate = throughput(runner, snippet, count)
-                p50, p95 = latencies(runner, snippet, min(args.latency_count, count))
-                rows.append((runner.name, label, rate, p50, p95))
-        finally:
-            runner.close()
+        rows += measure(runner, count, args.latency_count)
+    for src in args.compare_src:
+        rows += pool_of_other_checkout(src, args.count, args.latency_count)
     fresh = {label: rate for name, label, rate, _, _ in rows if name == FreshProcessRunner.name}
+    current = {label: rate for name, label, rate, _, _ in rows if name == PoolRunner.name}
     table = Table(title=f"executor on {os.cpu_count()} cores ({platform.processor() or platform.machine()}, "
                         f"load {os.getloadavg()[0]:.1f}); azr layers: {', '.join(layers)}")
-    for column in ("runner", "snippet", "snippets/s", "p50 ms", "p95 ms", "vs fresh process"):
+    for column in ("runner", "snippet", "snippets/s", "p50 ms", "p95 ms", "vs fresh process", "this pool vs it"):
         table.add_column(column, justify="left" if column in ("runner", "snippet") else "right")
     for name, label, rate, p50, p95 in rows:
-        table.add_row(name, label, f"{rate:,.0f}", f"{p50:.2f}", f"{p95:.2f}", f"{rate / fresh[label]:.1f}x")
+        table.add_row(name, label, f"{rate:,.0f}", f"{p50:.2f}", f"{p95:.2f}", f"{rate / fresh[label]:.1f}x",
+                      f"{current[label] / rate - 1:+.0%}")
     console.print(table)
 
 
