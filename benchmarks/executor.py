@@ -174,8 +174,6 @@ def measure(runner: Runner, count: int, latency_count: int) -> list[Row]:
 
 def pool_of_other_checkout(src: Path, count: int, latency_count: int) -> list[Row]:
     """The azr pool rows of the checkout whose package lives in ``src``, timed in a subprocess."""
-    if not (src / "azr" / "executor").is_dir():
-        raise SystemExit(f"--compare-src {src}: no azr/executor package there; pass a checkout's src/ directory")
     env = {**os.environ, "PYTHONPATH": str(src)}
     done = subprocess.run(
         [sys.executable, __file__, "--pool-json", "--count", str(count), "--latency-count", str(latency_count)],
@@ -204,6 +202,9 @@ def main() -> None:
         rows = measure(PoolRunner(), args.count, args.latency_count)
         print(json.dumps({"loaded_from": str(Path(azr.__file__).parent), "rows": rows}))
         return
+    for src in args.compare_src:
+        if not (src / "azr" / "executor").is_dir():
+            parser.error(f"--compare-src {src}: no azr/executor package there; pass a checkout's src/ directory")
     console = Console(width=160)
     factories: list[tuple[Callable[[], Runner], int]] = [
         (PoolRunner, args.count), (FreshProcessRunner, args.fresh_count), (InProcessRunner, args.count)]
