@@ -18,14 +18,12 @@ from typing import Callable
 import pytest
 import torch
 from safetensors import SafetensorError
-from tokenizers import Tokenizer
-from tokenizers.models import WordLevel
-from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+from transformers import PreTrainedTokenizerFast
 
+from _tiny_models import random_weight_engine
 from azr.engine import Engine, EngineConfig
 from azr.engine import checkpoint as checkpoint_module
 from azr.engine.errors import CheckpointError, ModelLoadError
-from azr.engine.models import LoadedModel
 from azr.ledger import Ledger
 from azr.selfplay import trainer as trainer_module
 from azr.selfplay.config import load_run_config
@@ -33,21 +31,6 @@ from azr.selfplay.run_dir import RunDir
 from azr.selfplay.trainer import DiskFullError, Trainer, is_disk_full
 
 RUST_NO_SPACE = "No space left on device (os error 28)"
-
-
-def random_weight_engine() -> Engine:
-    """A random-weight stand-in for the real model: shapes and files only, never results."""
-    vocab = {"<pad>": 0, "<eos>": 1, "<unk>": 2, **{f"w{i}": i + 3 for i in range(61)}}
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=Tokenizer(WordLevel(vocab, unk_token="<unk>")),
-        eos_token="<eos>", pad_token="<pad>", unk_token="<unk>",
-    )
-    torch.manual_seed(0)
-    model = LlamaForCausalLM(LlamaConfig(
-        vocab_size=64, hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
-        num_key_value_heads=1, max_position_embeddings=64,
-    ))
-    return Engine(LoadedModel(model, tokenizer, "random-weight stand-in"), EngineConfig(device="cpu", dtype="float32"))
 
 
 @pytest.fixture

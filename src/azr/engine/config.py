@@ -40,6 +40,11 @@ class EngineConfig(StrictModel):
     )
     entropy_coef: float = Field(0.0, ge=0)
     max_grad_norm: float = Field(1.0, gt=0)
+    apply_updates: bool = Field(
+        True,
+        description="False makes a control run: every update computes its loss and gradients but skips the "
+        "optimizer step, so the weights never change while sampling, buffers and timing stay as in a real run",
+    )
     lora: LoraSettings | None = None
     gradient_checkpointing: bool = Field(False, description="recompute decoder activations in backward to save memory")
 

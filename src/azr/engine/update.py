@@ -198,7 +198,8 @@ class PolicyUpdater:
             totals.clipped += terms.clipped_tokens
             totals.tokens += len(old_logprobs)
         grad_norm = torch.nn.utils.clip_grad_norm_(self.parameters, self.config.max_grad_norm)
-        self.optimizer.step()
+        if self.config.apply_updates:
+            self.optimizer.step()
         totals.grad_norms += float(grad_norm)
         totals.steps += 1
 
