@@ -140,7 +140,7 @@ def test_in_training_evaluation_scores_a_fixed_subset_and_writes_rows(tmp_path: 
     generator = EchoGoldGenerator()
     with Executor(ExecutorConfig(workers=1, seed_slots=1)) as runner, Ledger.open(run) as ledger:
         scores = evaluate_in_training(generator, runner, DATA, limit=4, step=7, ledger=ledger)
-    assert scores == {"cruxeval-o": 0.5, "cruxeval-i": 0.5}
+    assert scores == {"cruxeval-o": 0.5, "cruxeval-o/n": 4.0, "cruxeval-i": 0.5, "cruxeval-i/n": 4.0}
     assert len(generator.seen) == 8
     with Ledger.open(run, readonly=True) as ledger:
         rows = list(ledger.records(kind=EVAL_KIND))

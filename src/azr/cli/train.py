@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 def train(
     overrides: Optional[list[str]] = typer.Argument(None, help="Config overrides, e.g. selfplay.references=4 engine.lr=1e-6"),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config file."),
-    preset: Optional[str] = typer.Option(None, "--preset", "-p", help="Named preset: paper, cpu-small or smoke."),
+    preset: Optional[str] = typer.Option(None, "--preset", "-p", help="Named preset: paper, cpu-small, cpu (the learning recipe) or smoke."),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Model: short name, HF id, directory or GGUF file."),
     steps: Optional[int] = typer.Option(
         None, "--steps", "-n", min=0, help="Self-play steps in all; with --resume, the run's new total."

@@ -38,7 +38,7 @@ def evaluate_in_training(
 ) -> dict[str, float]:
     """Greedy pass@1 on the first ``limit`` items of CRUXEval-O and -I; one ledger row each.
 
-    Returns ``{"cruxeval-o": ..., "cruxeval-i": ...}``. Pass the :class:`azr.ledger.Ledger`
+    Returns ``{"cruxeval-o": pass@1, "cruxeval-o/n": items, ...}`` (the item count makes an interval). Pass the :class:`azr.ledger.Ledger`
     itself (outside a ``ledger.step`` block): the rows carry ``step`` and ``source="in-training"``.
     """
     directory = Path(data_dir) if data_dir is not None else None
@@ -50,4 +50,8 @@ def evaluate_in_training(
         report.benches[bench.name] = run_benchmark(bench, records, engine, runner, settings, model_id)
     if ledger is not None:
         write_eval_rows(ledger, report, step=step, source="in-training")
-    return {name: result.pass1 for name, result in report.benches.items()}
+    scores: dict[str, float] = {}
+    for name, result in report.benches.items():
+        scores[name] = result.pass1
+        scores[f"{name}/n"] = float(result.n_items)
+    return scores

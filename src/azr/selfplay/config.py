@@ -2,7 +2,8 @@
 
 Presets carry the numbers that matter for a run's size. ``paper`` holds the Absolute Zero
 paper's values; ``cpu-small`` is sized so a step takes a minute or three on 2 CPU cores
-with the default model; ``smoke`` exists so the tests can run the real loop quickly.
+with the default model; ``cpu`` is cpu-small with a learning rate for that model and held-out
+probes (docs/learning.md); ``smoke`` exists so the tests can run the real loop quickly.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 from pydantic import Field
 
-from azr.config import StrictModel, build_config
+from azr.config import StrictModel, build_config, deep_merge
 from azr.engine import EngineConfig
 from azr.executor import ExecutorConfig
 from azr.oversight import OversightConfig
@@ -54,11 +55,21 @@ class SelfPlayConfig(StrictModel):
 
 
 class InTrainingEvalConfig(StrictModel):
-    """A fixed CRUXEval-O/I subset scored greedily every N steps (0 turns it off)."""
+    """Held-out measures scored greedily at step 0 and every N steps (0 turns evaluation off).
+
+    Two kinds: a fixed CRUXEval-O/I subset, and self-play probes (tasks the base model
+    proposed with their own seed before training, never put in a buffer or trained on).
+    """
 
     every_n_steps: int = Field(0, ge=0)
-    limit: int = Field(16, ge=1, description="items of each benchmark, the same ones every time")
+    limit: int = Field(16, ge=0, description="CRUXEval items of each benchmark, the same ones every time; 0 skips it")
     data_dir: Path | None = Field(None, description="benchmark data; AZR_DATA_DIR when unset")
+    probe_tasks_per_type: int = Field(0, ge=0, description="self-play probes per task type; 0 runs without them")
+    probe_seed: int = Field(1, description="seeds the base model's probe proposals, apart from the run's seed")
+    probe_rounds: int = Field(6, ge=1, description="proposal rounds at most while building the probe set")
+    probes_file: Path | None = Field(
+        None, description="a probes.jsonl from another run, so two runs (a run and its control) share one probe set"
+    )
 
 
 class RunConfig(StrictModel):
@@ -143,6 +154,17 @@ PRESETS: dict[str, dict[str, Any]] = {
         },
     },
 }
+
+
+# The learning recipe of docs/learning.md: cpu-small's sizes with a learning rate for a 135M
+# model (the paper's 1e-6 was set for 7B) and held-out probes every 4 steps. CRUXEval is off
+# by default because it needs benchmark data; eval.limit and eval.data_dir turn it on.
+PRESETS["cpu"] = deep_merge(PRESETS["cpu-small"], {
+    "steps": 24,
+    "checkpoint_every": 4,
+    "engine": {"lr": 2e-5},
+    "eval": {"every_n_steps": 4, "limit": 0, "probe_tasks_per_type": 16},
+})
 
 
 def load_run_config(

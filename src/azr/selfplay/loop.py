@@ -272,7 +272,7 @@ class SelfPlayLoop:
         if not valid:
             return
         tasks = [p.verdict.task for p in valid]
-        attempts = self._attempt(tasks, n=self.config.learnability_rollouts, purpose="learnability")  # type: ignore[arg-type]
+        attempts = self.attempt(tasks, n=self.config.learnability_rollouts, purpose="learnability")  # type: ignore[arg-type]
         per_task: dict[int, list[Attempt]] = defaultdict(list)
         n = self.config.learnability_rollouts
         for index, attempt in enumerate(attempts):
@@ -300,15 +300,16 @@ class SelfPlayLoop:
         return chosen
 
     def _solve(self, tasks: list[Task]) -> list[Attempt]:
-        return self._attempt(tasks, n=1, purpose="train") if tasks else []
+        return self.attempt(tasks, n=1, purpose="train") if tasks else []
 
-    def _attempt(self, tasks: list[Task], n: int, purpose: str) -> list[Attempt]:
+    def attempt(self, tasks: Sequence[Task], n: int, purpose: str, greedy: bool = False) -> list[Attempt]:
         """Generate n solver rollouts per task and check them, batched by task type.
 
-        Returns attempts ordered task by task (n consecutive attempts per task).
+        Returns attempts ordered task by task (n consecutive attempts per task). ``greedy``
+        decodes at temperature 0 (evaluation); training and learnability always sample.
         """
         prompts = [self._type(t.task_type).solver_prompt(t) for t in tasks]
-        rollouts = self._generate(prompts, self.config.solver, n=n)
+        rollouts = self._generate(prompts, self.config.solver, n=n, greedy=greedy)
         by_prompt: dict[int, list[Rollout]] = defaultdict(list)
         for rollout in rollouts:
             by_prompt[rollout.prompt_index].append(rollout)
@@ -323,9 +324,9 @@ class SelfPlayLoop:
             verdicts.update({i: (a, v) for i, a, v in zip(indices, answers, checked)})
         return [Attempt(task, ro, *verdicts[i], purpose=purpose) for i, (task, ro) in enumerate(pairs)]
 
-    def _generate(self, prompts: list[str], settings: SamplingSettings, n: int) -> list[Rollout]:
+    def _generate(self, prompts: list[str], settings: SamplingSettings, n: int, greedy: bool = False) -> list[Rollout]:
         params = SamplingParams(
-            temperature=settings.temperature,
+            temperature=0.0 if greedy else settings.temperature,
             top_p=settings.top_p,
             max_new_tokens=settings.max_new_tokens,
             stop=tuple(settings.stop),
@@ -379,6 +380,7 @@ class SelfPlayLoop:
                 rates = [p.solve_rate for p in valid if p.solve_rate is not None]
                 if rates:
                     metrics[f"proposal_solve_rate/{task_type.name}"] = sum(rates) / len(rates)
+                    metrics[f"learnable_share/{task_type.name}"] = sum(0 < r < 1 for r in rates) / len(rates)
             solved = [a for a in attempts if a.task.task_type == task_type.name]
             if solved:
                 correct = sum(a.verdict.correct for a in solved)

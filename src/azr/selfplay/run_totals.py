@@ -88,7 +88,11 @@ def read_step_rows(path: Path) -> list[StepRow]:
 
 
 def run_totals(rows: list[StepRow], task_types: list[str], proposals_per_type: int, solves_per_type: int) -> RunTotals:
-    """Add up ``rows``: per-step metrics as the loop records them, each with its ``step``."""
+    """Add up ``rows``: per-step metrics as the loop records them, each with its ``step``.
+
+    A step-0 row holds the base model's evaluation before any update, not a step: it is left out.
+    """
+    rows = [row for row in rows if int(row["step"]) >= 1]
     steps = [int(row["step"]) for row in rows]
     return RunTotals(
         steps=len(rows),

@@ -26,7 +26,9 @@ from azr.ledger import Ledger
 from azr.oversight import PAUSE_EXIT_CODE, STOP_EXIT_CODE, Action, ActionKind, OversightHub, ensure_may_continue
 from azr.selfplay.config import RunConfig, load_run_config
 from azr.selfplay.loop import SelfPlayLoop, StepOutcome
+from azr.engine.types import SamplingParams
 from azr.selfplay.metrics_sink import MetricsSink
+from azr.selfplay.probes import PROBES_FILE, ProbeSet, build_probe_set, score_probes
 from azr.selfplay.records import task_from_dict, task_to_dict
 from azr.selfplay.run_dir import MARKER, STATE, RunDir
 from azr.tasks.safety import SafetyPolicy
@@ -130,6 +132,7 @@ class Trainer:
         self.stop = StopFlag()
         self.rng = random.Random(config.seed)
         self.buffers = BufferSet({name: config.selfplay.buffer_capacity for name in config.selfplay.task_types})
+        self.probes: ProbeSet | None = None
 
     @classmethod
     def new(cls, config: RunConfig, path: Path | None = None) -> Trainer:
@@ -173,9 +176,14 @@ class Trainer:
                 if not self.resume:
                     self.run.mark_valid()
                     ledger.append("run_start", {"config": self.config.model_dump(mode="json")})
+                    self.probes = self._new_probes(loop, engine, ledger)
                     added = loop.seed()
                     log.info("seeding added %d tasks: %s", added, loop.buffer_sizes())
                     self._checkpoint(engine, ledger, 0)
+                    if self.config.eval.every_n_steps:
+                        sink.write(0, self._evaluate(engine, loop, ledger, 0))
+                else:
+                    self.probes = self._saved_probes()
                 summary = self._steps(loop, engine, ledger, sink, start, on_step)
                 hub.write_scorecard(summary.last_step, final=True)
                 return summary
@@ -225,13 +233,43 @@ class Trainer:
         return summary
 
     def _evaluate(self, engine: Engine, loop: SelfPlayLoop, ledger: Ledger, step: int) -> dict[str, float]:
-        """In-training CRUXEval scores, written to the ledger as ``eval`` rows and to the metrics."""
+        """Held-out scores: self-play probes (a ``probe_eval`` record) and CRUXEval (``eval`` rows)."""
         from azr.eval.data import resolve_data_dir
         from azr.eval.in_training import evaluate_in_training
 
-        data_dir = resolve_data_dir(self.config.eval.data_dir)
-        scores = evaluate_in_training(engine, loop.runner, data_dir, self.config.eval.limit, step, ledger)
-        return {f"eval/{name}": score for name, score in scores.items()}
+        metrics: dict[str, float] = {}
+        if self.probes is not None:
+            scores, payload = score_probes(loop, self.probes)
+            ledger.append("probe_eval", payload, step=step)
+            metrics.update(scores)
+        if self.config.eval.limit:
+            data_dir = resolve_data_dir(self.config.eval.data_dir)
+            scores = evaluate_in_training(engine, loop.runner, data_dir, self.config.eval.limit, step, ledger)
+            metrics.update({f"eval/{name}": score for name, score in scores.items()})
+        return metrics
+
+    def _new_probes(self, loop: SelfPlayLoop, engine: Engine, ledger: Ledger) -> ProbeSet | None:
+        """The run's held-out probes, fixed before seeding: read from ``eval.probes_file`` or built by the base model."""
+        settings = self.config.eval
+        if not settings.every_n_steps or not (settings.probe_tasks_per_type or settings.probes_file):
+            return None
+        if settings.probes_file is not None:
+            probes = ProbeSet.load(settings.probes_file)
+        else:
+            proposer = self.config.selfplay.proposer
+            params = SamplingParams(temperature=proposer.temperature, top_p=proposer.top_p,
+                                    max_new_tokens=proposer.max_new_tokens, stop=tuple(proposer.stop))
+            probes = build_probe_set(engine, loop.runner, loop.task_types, settings.probe_tasks_per_type,
+                                     settings.probe_seed, self.config.selfplay.references, params,
+                                     settings.probe_rounds)
+        probes.save(self.run.path / PROBES_FILE)
+        ledger.append("probe_set", probes.ledger_payload())
+        log.info("probe set %s: %s", probes.digest()[:12], probes.counts())
+        return probes
+
+    def _saved_probes(self) -> ProbeSet | None:
+        path = self.run.path / PROBES_FILE
+        return ProbeSet.load(path) if path.is_file() else None
 
     def _disk_full_message(self) -> str:
         if not (self.run.path / MARKER).is_file():
