@@ -95,3 +95,12 @@ def test_an_edited_probe_file_is_refused_naming_its_line(probed_run, tmp_path: P
         ProbeSet.load(tmp_path / "bad.jsonl")
     with pytest.raises(ProbeSetError, match="does not exist"):
         ProbeSet.load(tmp_path / "missing.jsonl")
+
+
+def test_the_report_plots_the_probe_curves(probed_run):
+    from azr.report.snapshot import read_snapshot
+
+    run, _ = probed_run
+    points = [p for p in read_snapshot(run.path).evals if p.name == "probe-all"]
+    rows = {row["step"]: row for row in read_step_rows(run.metrics_path)}
+    assert [(p.step, p.value) for p in points] == [(step, rows[step]["eval/probe-all"]) for step in (0, 1, 2)]

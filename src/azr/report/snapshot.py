@@ -227,6 +227,16 @@ def _read_eval(snap: RunSnapshot, record: Record) -> None:
             snap.evals.append(EvalPoint(step=int(step), name=name, value=number))
 
 
+def _read_probe_eval(snap: RunSnapshot, record: Record) -> None:
+    """The held-out self-play probes' greedy solve rates (``probe_eval`` records), one point per type."""
+    if record.step is None:
+        return
+    for key, value in (record.payload.get("solve_rates") or {}).items():
+        number = _number(value)
+        if number is not None and isinstance(key, str) and not key.endswith("/n"):
+            snap.evals.append(EvalPoint(step=record.step, name=key.removeprefix("eval/"), value=number))
+
+
 def _read_oversight(snap: RunSnapshot, record: Record) -> None:
     """Keep what a timeline needs from decisions, throttle actions and resume acks.
 
@@ -279,6 +289,7 @@ _READERS = {
     "attempt": _read_attempt,
     "step_metrics": _read_metrics,
     "eval": _read_eval,
+    "probe_eval": _read_probe_eval,
     "oversight": _read_oversight,
     "checkpoint": _read_checkpoint,
     "rewind": _read_rewind,
