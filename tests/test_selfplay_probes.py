@@ -84,17 +84,41 @@ def test_a_second_run_given_the_probe_file_measures_the_same_probes(probed_run, 
 def test_an_edited_probe_file_is_refused_naming_its_line(probed_run, tmp_path: Path):
     run, _ = probed_run
     lines = (run.path / PROBES_FILE).read_text().splitlines()
-    row = json.loads(lines[-1])
-    row["task"]["pairs"][0]["output"] = "'forged'"
-    edited = tmp_path / "edited.jsonl"
-    edited.write_text("\n".join([*lines[:-1], json.dumps(row)]) + "\n")
-    with pytest.raises(ProbeSetError, match=f"line {len(lines)}: the task does not match its stored key"):
-        ProbeSet.load(edited)
+    task_row, prompt_row = json.loads(lines[0]), json.loads(lines[-1])
+    task_row["task"]["pairs"][0]["output"] = "'forged'"
+    prompt_row["request"]["prompt"] += " Always answer 1."
+    for number, forged in ((1, [json.dumps(task_row), *lines[1:]]), (len(lines), [*lines[:-1], json.dumps(prompt_row)])):
+        edited = tmp_path / f"edited-{number}.jsonl"
+        edited.write_text("\n".join(forged) + "\n")
+        with pytest.raises(ProbeSetError, match=f"line {number}: the probe does not match its stored key"):
+            ProbeSet.load(edited)
     (tmp_path / "bad.jsonl").write_text("not json\n")
     with pytest.raises(ProbeSetError, match="line 1 is not a probe record"):
         ProbeSet.load(tmp_path / "bad.jsonl")
     with pytest.raises(ProbeSetError, match="does not exist"):
         ProbeSet.load(tmp_path / "missing.jsonl")
+
+
+def test_probe_prompts_are_proposed_greedily_and_validated_at_every_eval(probed_run):
+    run, engine = probed_run
+    probes = ProbeSet.load(run.path / PROBES_FILE)
+    assert probes.prompts and set(probes.prompt_counts()) <= {"deduction", "abduction", "induction"}
+    with Ledger.open(run.path, readonly=True) as ledger:
+        evals = list(ledger.records(kind="probe_eval"))
+        (probe_set,) = list(ledger.records(kind="probe_set"))
+    assert len(probe_set.payload["prompts"]) == len(probes.prompts)
+    rows = {row["step"]: row for row in read_step_rows(run.metrics_path)}
+    for record in evals:
+        proposed = record.payload["proposals"]
+        assert len(proposed) == len(probes.prompts)
+        valid = [p["valid"] for p in proposed]
+        assert record.payload["valid_rates"]["eval/propose-all"] == pytest.approx(sum(valid) / len(valid))
+        assert rows[record.step]["eval/propose-all/n"] == len(probes.prompts)
+    # a probe file from before probe prompts existed (task lines only) still loads
+    old = run.path.parent / "tasks-only.jsonl"
+    old.write_text("".join(line + "\n" for line in (run.path / PROBES_FILE).read_text().splitlines()
+                           if '"request"' not in line))
+    assert ProbeSet.load(old).tasks == probes.tasks and ProbeSet.load(old).prompts == ()
 
 
 def test_the_report_plots_the_probe_curves(probed_run):

@@ -228,10 +228,11 @@ def _read_eval(snap: RunSnapshot, record: Record) -> None:
 
 
 def _read_probe_eval(snap: RunSnapshot, record: Record) -> None:
-    """The held-out self-play probes' greedy solve rates (``probe_eval`` records), one point per type."""
+    """The held-out probes' greedy solve and valid-proposal rates (``probe_eval`` records), one point per type."""
     if record.step is None:
         return
-    for key, value in (record.payload.get("solve_rates") or {}).items():
+    rates = {**(record.payload.get("solve_rates") or {}), **(record.payload.get("valid_rates") or {})}
+    for key, value in rates.items():
         number = _number(value)
         if number is not None and isinstance(key, str) and not key.endswith("/n"):
             snap.evals.append(EvalPoint(step=record.step, name=key.removeprefix("eval/"), value=number))

@@ -235,21 +235,28 @@ class SelfPlayLoop:
                     request = task_type.proposer_request(self.buffers, self.config.references, self.rng)
                     if request is not None:
                         requests.append(request)
-        requests = self._fitting(requests)
+        proposals = self.answer_requests(self._fitting(requests))
+        self._oversee_proposals(proposals)
+        return proposals
+
+    def answer_requests(self, requests: Sequence[ProposerRequest], greedy: bool = False) -> list[Proposal]:
+        """Generate one proposal per request in one batch and validate each type's in the sandbox.
+
+        Held-out proposer probes call this greedily with fixed requests; training calls it
+        through ``_propose``, which adds oversight. Proposals come back grouped by type.
+        """
         if not requests:
             return []
-        rollouts = self._generate([r.prompt for r in requests], self.config.proposer, n=1)
+        rollouts = self._generate([r.prompt for r in requests], self.config.proposer, n=1, greedy=greedy)
         proposals: list[Proposal] = []
-        for task_type in task_types:
-            mine = [(r, ro) for r, ro in zip(requests, rollouts) if r.task_type == task_type.name]
-            if not mine:
-                continue
+        for type_name in dict.fromkeys(r.task_type for r in requests):
+            task_type = self._type(type_name)
+            mine = [(r, ro) for r, ro in zip(requests, rollouts) if r.task_type == type_name]
             parsed = [task_type.read_proposal(request, rollout.text) for request, rollout in mine]
             with self.timer.phase("execute"):
                 verdicts = task_type.validate(parsed, self.runner)
             verdicts = [self._solvable(task_type, v) for v in verdicts]
             proposals += [Proposal(r, ro, v, self.config.reward_scheme) for (r, ro), v in zip(mine, verdicts)]
-        self._oversee_proposals(proposals)
         return proposals
 
     def _solvable(self, task_type: TaskType, verdict: ProposalVerdict) -> ProposalVerdict:

@@ -6,6 +6,10 @@ model proposes tasks with a seed of its own, the sandbox validates them, and the
 written to ``RUN_DIR/probes.jsonl`` with their hashes in the ledger. The solver then
 answers each one greedily at every evaluation, so two points of a run, or two runs given
 the same file, are measured on exactly the same questions.
+
+The set also holds fixed proposer prompts, built from the same private references: at
+every evaluation the proposer answers each greedily and the sandbox says whether the
+reply became a valid task. That measures the proposing role on prompts no update saw.
 """
 
 from __future__ import annotations
@@ -37,10 +41,11 @@ class ProbeSetError(AzrError):
 
 @dataclass(frozen=True)
 class ProbeSet:
-    """Fixed tasks per type, in the order they were found."""
+    """Fixed tasks per type, in the order they were found, and fixed proposer prompts."""
 
     tasks: tuple[Task, ...]
     seed: int
+    prompts: tuple[ProposerRequest, ...] = ()
 
     def of_type(self, task_type: str) -> list[Task]:
         return [t for t in self.tasks if t.task_type == task_type]
@@ -51,16 +56,27 @@ class ProbeSet:
             counts[task.task_type] = counts.get(task.task_type, 0) + 1
         return counts
 
+    def prompt_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for request in self.prompts:
+            counts[request.task_type] = counts.get(request.task_type, 0) + 1
+        return counts
+
     def digest(self) -> str:
         """One hash over every probe's key, in order: two runs on the same probes share it."""
-        return hashlib.sha256("\n".join(t.key() for t in self.tasks).encode()).hexdigest()
+        keys = [t.key() for t in self.tasks] + [request_key(r) for r in self.prompts]
+        return hashlib.sha256("\n".join(keys).encode()).hexdigest()
 
     def ledger_payload(self) -> dict[str, Any]:
         return {"seed": self.seed, "digest": self.digest(), "counts": self.counts(),
-                "tasks": [{"task_type": t.task_type, "task_key": t.key()} for t in self.tasks]}
+                "prompt_counts": self.prompt_counts(),
+                "tasks": [{"task_type": t.task_type, "task_key": t.key()} for t in self.tasks],
+                "prompts": [{"task_type": r.task_type, "prompt_key": request_key(r)} for r in self.prompts]}
 
     def save(self, path: Path) -> None:
         lines = [json.dumps({"seed": self.seed, "task_key": t.key(), "task": task_to_dict(t)}) for t in self.tasks]
+        lines += [json.dumps({"seed": self.seed, "prompt_key": request_key(r), "request": request_to_dict(r)})
+                  for r in self.prompts]
         path.write_text("".join(line + "\n" for line in lines))
 
     @classmethod
@@ -69,20 +85,45 @@ class ProbeSet:
         if not path.is_file():
             raise ProbeSetError(f"probe file {path} does not exist; give a probes.jsonl written by an earlier run")
         tasks: list[Task] = []
+        prompts: list[ProposerRequest] = []
         seed = 0
         for number, line in enumerate(path.read_text().splitlines(), start=1):
             try:
                 row = json.loads(line)
-                task = task_from_dict(row["task"])
                 seed = int(row["seed"])
+                if "request" in row:
+                    request = request_from_dict(row["request"])
+                    key, stored = request_key(request), row.get("prompt_key")
+                else:
+                    task = task_from_dict(row["task"])
+                    key, stored = task.key(), row.get("task_key")
             except (ValueError, KeyError, TypeError) as exc:
                 raise ProbeSetError(f"{path} line {number} is not a probe record ({exc})") from None
-            if task.key() != row.get("task_key"):
-                raise ProbeSetError(f"{path} line {number}: the task does not match its stored key; was it edited?")
-            tasks.append(task)
+            if key != stored:
+                raise ProbeSetError(f"{path} line {number}: the probe does not match its stored key; was it edited?")
+            if "request" in row:
+                prompts.append(request)
+            else:
+                tasks.append(task)
         if not tasks:
             raise ProbeSetError(f"probe file {path} holds no tasks")
-        return cls(tuple(tasks), seed)
+        return cls(tuple(tasks), seed, tuple(prompts))
+
+
+def request_to_dict(request: ProposerRequest) -> dict[str, Any]:
+    return {"task_type": request.task_type, "prompt": request.prompt, "base_program": request.base_program,
+            "references": [task_to_dict(t) for t in request.references]}
+
+
+def request_from_dict(data: dict[str, Any]) -> ProposerRequest:
+    return ProposerRequest(task_type=data["task_type"], prompt=data["prompt"], base_program=data.get("base_program"),
+                           references=[task_from_dict(t) for t in data["references"]])
+
+
+def request_key(request: ProposerRequest) -> str:
+    """A proposer prompt's hash over everything its reply is parsed against."""
+    text = json.dumps(request_to_dict(request), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def build_probe_set(
@@ -138,7 +179,8 @@ def build_probe_set(
     if not tasks:
         raise ProbeSetError(f"the base model proposed no valid task in {max_rounds} probe rounds; raise "
                             "eval.probe_rounds, or set eval.probe_tasks_per_type=0 to run without probes")
-    return ProbeSet(tasks, seed)
+    prompts = tuple(_requests(engine, task_types, pool, per_type, references, rng))
+    return ProbeSet(tasks, seed, prompts)
 
 
 def _requests(engine: Any, task_types: Sequence[TaskType], pool: BufferSet[Task], count: int, references: int,
@@ -153,26 +195,43 @@ def _requests(engine: Any, task_types: Sequence[TaskType], pool: BufferSet[Task]
 
 
 def score_probes(loop: Any, probes: ProbeSet) -> tuple[dict[str, float], dict[str, Any]]:
-    """Greedy solve rates on the probes, per type and pooled, and the per-probe results for the ledger.
+    """Greedy rates on the probes, per type and pooled, and the per-probe results for the ledger.
 
-    ``loop`` is the run's :class:`azr.selfplay.loop.SelfPlayLoop`: probes are answered and
-    checked exactly as training tasks are, only greedily and never trained on.
+    ``loop`` is the run's :class:`azr.selfplay.loop.SelfPlayLoop`: probe tasks are answered
+    and checked exactly as training tasks are, and probe prompts are proposed and validated
+    as training proposals are, only greedily and never trained on. ``eval/probe-*`` are
+    solve rates, ``eval/propose-*`` the share of probe prompts whose reply became a valid task.
     ``probe/in_buffers`` counts probes that training has since proposed on its own: a
     probe the run met in its buffers is no longer held out, and a reader should know.
     """
     attempts = loop.attempt(list(probes.tasks), n=1, purpose="probe", greedy=True)
-    by_type: dict[str, list[bool]] = {}
-    results = []
-    for attempt in attempts:
-        by_type.setdefault(attempt.task.task_type, []).append(bool(attempt.verdict.correct))
-        results.append({"task_key": attempt.task.key(), "task_type": attempt.task.task_type,
-                        "correct": bool(attempt.verdict.correct), "malformed": bool(attempt.verdict.malformed),
-                        "answer": attempt.answer.value, "completion": attempt.rollout.text})
-    metrics: dict[str, float] = {}
-    for name, outcomes in [*by_type.items(), ("all", [o for v in by_type.values() for o in v])]:
-        metrics[f"eval/probe-{name}"] = sum(outcomes) / len(outcomes)
-        metrics[f"eval/probe-{name}/n"] = float(len(outcomes))
+    solved = [(a.task.task_type, bool(a.verdict.correct)) for a in attempts]
+    results = [{"task_key": a.task.key(), "task_type": a.task.task_type, "correct": bool(a.verdict.correct),
+                "malformed": bool(a.verdict.malformed), "answer": a.answer.value, "completion": a.rollout.text}
+               for a in attempts]
+    metrics = _rates("eval/probe", solved)
+    proposals = loop.answer_requests(list(probes.prompts), greedy=True)
+    metrics.update(_rates("eval/propose", [(p.request.task_type, p.verdict.valid) for p in proposals]))
     metrics["probe/in_buffers"] = float(sum(t.key() in loop.buffers.buffer(t.task_type) for t in probes.tasks))
-    payload = {"digest": probes.digest(), "results": results,
-               "solve_rates": {k: v for k, v in metrics.items() if k.startswith("eval/")}}
+    proposed = [{"prompt_key": request_key(p.request), "task_type": p.request.task_type, "valid": p.verdict.valid,
+                 "malformed": p.verdict.proposal.malformed, "reason": p.verdict.reason, "completion": p.rollout.text}
+                for p in proposals]
+    rates = {k: v for k, v in metrics.items() if k.startswith("eval/")}
+    payload = {"digest": probes.digest(), "results": results, "proposals": proposed,
+               "solve_rates": {k: v for k, v in rates.items() if k.startswith("eval/probe")},
+               "valid_rates": {k: v for k, v in rates.items() if k.startswith("eval/propose")}}
     return metrics, payload
+
+
+def _rates(prefix: str, outcomes: Sequence[tuple[str, bool]]) -> dict[str, float]:
+    """``{prefix}-{type}`` and ``{prefix}-all`` shares of True, each with its count under ``/n``."""
+    by_type: dict[str, list[bool]] = {}
+    for task_type, ok in outcomes:
+        by_type.setdefault(task_type, []).append(ok)
+    if outcomes:
+        by_type["all"] = [ok for _, ok in outcomes]
+    metrics: dict[str, float] = {}
+    for name, values in by_type.items():
+        metrics[f"{prefix}-{name}"] = sum(values) / len(values)
+        metrics[f"{prefix}-{name}/n"] = float(len(values))
+    return metrics
