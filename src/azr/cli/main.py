@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from azr import __version__
 from azr.cli.audit import audit, resume
+from azr.cli.compare import compare_command
 from azr.cli.console import console
 from azr.cli.eval import eval_command
 from azr.cli.ledger import ledger_app
@@ -33,6 +34,7 @@ app.command("resume")(resume)
 app.command("report")(report)
 app.command("dashboard")(dashboard)
 app.command("eval")(eval_command)
+app.command("compare")(compare_command)
 
 
 def _version(value: bool) -> None:
