@@ -162,7 +162,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 PRESETS["cpu"] = deep_merge(PRESETS["cpu-small"], {
     "steps": 24,
     "checkpoint_every": 4,
-    "engine": {"lr": 6e-5},
+    "engine": {"lr": 2e-5},
     "eval": {"every_n_steps": 4, "limit": 0, "probe_tasks_per_type": 16},
 })
 
