@@ -32,7 +32,7 @@ def colour(task_type: str, index: int = 0) -> str:
 def layout(title: str, x_title: str = "step", y_title: str = "", **extra: Any) -> dict[str, Any]:
     base = {
         "title": {"text": title, "font": {"size": 15}},
-        "xaxis": {"title": {"text": x_title}},
+        "xaxis": {"title": {"text": x_title}, "zeroline": False},
         "yaxis": {"title": {"text": y_title}},
         "margin": {"l": 55, "r": 20, "t": 45, "b": 45},
         "height": 360,
