@@ -12,11 +12,14 @@ import builtins
 import os
 import sys
 from importlib.abc import MetaPathFinder
+from types import CodeType
 from typing import Any, NoReturn
 
 from azr.executor.confine import RESULT_FD, Plan, confine_child
 
 SANDBOX_FAILURE_STATUS = 70
+
+Compiled = tuple[CodeType, CodeType | None]
 
 
 class _ImportBlocker(MetaPathFinder):
@@ -30,9 +33,11 @@ class _ImportBlocker(MetaPathFinder):
         )
 
 
-def run_child(plan: Plan, code: str, call: str | None, result_w: int, output_w: int,
-              max_value_bytes: int) -> NoReturn:
-    """Entry point after fork; never returns, whatever the snippet does."""
+def run_child(plan: Plan, code: str, call: str | None, compiled: Compiled | None, result_w: int,
+              output_w: int, max_value_bytes: int) -> NoReturn:
+    """Entry point after fork; never returns, whatever the snippet does. ``compiled`` is the
+    fork-server's compilation of ``code`` and ``call`` when it made one (see
+    :func:`azr.executor.worker.precompile`); without it the child compiles them itself."""
     try:
         try:
             confine_child(plan, result_w, output_w)
@@ -40,7 +45,7 @@ def run_child(plan: Plan, code: str, call: str | None, result_w: int, output_w: 
             _send(RESULT_FD, encode_report(error=("SandboxError", f"confinement failed: {exc!r}")))
             os._exit(SANDBOX_FAILURE_STATUS)
         sys.meta_path[:] = [_ImportBlocker()]
-        result = _execute(code, call, max_value_bytes)
+        result = _execute(code, call, compiled, max_value_bytes)
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()
@@ -51,14 +56,21 @@ def run_child(plan: Plan, code: str, call: str | None, result_w: int, output_w: 
         os._exit(0)
 
 
-def _execute(code: str, call: str | None, max_value_bytes: int) -> bytes:
-    """Compile and run the snippet in a fresh namespace; the worker's globals stay out of its
-    reach. A program that does not compile (syntax, null bytes, nesting too deep) reports
-    that like any other exception."""
+def compile_snippet(code: str, call: str | None) -> Compiled:
+    """The program and its call as code objects, compiled as plain Python would compile them:
+    with ``dont_inherit`` no ``__future__`` flag of azr's own modules leaks into a snippet
+    (``annotations`` would let ``def f(x: Undefined)`` run here and fail everywhere else)."""
+    program = compile(code, "<snippet>", "exec", dont_inherit=True)
+    return program, None if call is None else compile(call, "<call>", "eval", dont_inherit=True)
+
+
+def _execute(code: str, call: str | None, compiled: Compiled | None, max_value_bytes: int) -> bytes:
+    """Run the snippet in a fresh namespace; the worker's globals stay out of its reach. A
+    program that does not compile (syntax, null bytes, nesting too deep) reports that like
+    any other exception."""
     namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
     try:
-        program = compile(code, "<snippet>", "exec")
-        expression = None if call is None else compile(call, "<call>", "eval")
+        program, expression = compiled if compiled is not None else compile_snippet(code, call)
         exec(program, namespace)
         if expression is None:
             return encode_report()
