@@ -12,7 +12,11 @@ snippet at a time, round trip from the caller. Run:
 
 `--compare-src DIR` also times the azr pool of another checkout (its `src/`, for example a
 `git worktree` of an older commit) in a subprocess of the same run, so the cost of a
-change to the sandbox is read against a baseline measured under the same load.
+change to the sandbox is read against a baseline measured under the same load. On a
+shared machine the position of a pool in the run moves its rate by up to 20%, so with
+`--rounds R` this checkout's pool and each other one run R times more, each in its own
+subprocess and in an order that rotates every round; the second table gives each pool's
+median and range and its ratio to this checkout within each round (median, range).
 """
 
 from __future__ import annotations
@@ -187,6 +191,27 @@ def pool_of_other_checkout(src: Path, count: int, latency_count: int) -> list[Ro
     return [(f"azr pool @ {src.resolve().parent.name}", *row[1:]) for row in report["rows"]]
 
 
+def interleaved(srcs: Sequence[Path], rounds: int, count: int, latency_count: int) -> Table:
+    """Every pool in ``srcs`` (this checkout's first) once per round, rotating the order."""
+    rates: dict[tuple[Path, str], list[float]] = {}
+    for round_index in range(rounds):
+        shift = round_index % len(srcs)
+        for src in srcs[shift:] + srcs[:shift]:
+            for _, label, rate, _, _ in pool_of_other_checkout(src, count, latency_count):
+                rates.setdefault((src, label), []).append(rate)
+    table = Table(title=f"azr pools in {rounds} interleaved rounds (order rotated each round, "
+                        f"load {os.getloadavg()[0]:.1f} at the end)")
+    for column in ("pool", "snippet", "median snippets/s", "range", "this pool vs it, per round (median, range)"):
+        table.add_column(column, justify="left" if column in ("pool", "snippet") else "right")
+    for (src, label), values in rates.items():
+        ours = rates[(srcs[0], label)]
+        ratios = [mine / theirs - 1 for mine, theirs in zip(ours, values)]
+        table.add_row(str(src), label, f"{statistics.median(values):,.0f}", f"{min(values):,.0f}-{max(values):,.0f}",
+                      "" if src == srcs[0] else
+                      f"{statistics.median(ratios):+.0%} ({min(ratios):+.0%} to {max(ratios):+.0%})")
+    return table
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=2000, help="snippets per throughput batch (warm pools)")
@@ -194,8 +219,12 @@ def main() -> None:
     parser.add_argument("--latency-count", type=int, default=200)
     parser.add_argument("--compare-src", type=Path, action="append", default=[], metavar="DIR",
                         help="also time the azr pool of the checkout whose package is in DIR (repeatable)")
+    parser.add_argument("--rounds", type=int, default=0, metavar="R",
+                        help="with --compare-src: R more interleaved rounds of every azr pool, each in a subprocess")
     parser.add_argument("--pool-json", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.rounds < 0 or (args.rounds and not args.compare_src):
+        parser.error("--rounds takes a count of 0 or more, and needs --compare-src to have something to interleave")
     if args.pool_json:
         import azr
 
@@ -227,6 +256,11 @@ def main() -> None:
         table.add_row(name, label, f"{rate:,.0f}", f"{p50:.2f}", f"{p95:.2f}", f"{rate / fresh[label]:.1f}x",
                       f"{current[label] / rate - 1:+.0%}")
     console.print(table)
+    if args.rounds:
+        import azr
+
+        own_src = Path(azr.__file__).resolve().parent.parent
+        console.print(interleaved([own_src, *args.compare_src], args.rounds, args.count, args.latency_count))
 
 
 if __name__ == "__main__":
