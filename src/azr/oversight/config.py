@@ -30,6 +30,17 @@ class WatchdogConfig(StrictModel):
     )
 
 
+class FormalConfig(StrictModel):
+    """The formal watchdog: static proofs of termination, no I/O and determinism per proposal.
+
+    Its verdicts are recorded with the proposal's oversight decision and never touch the
+    reward; a property proven *violated* is flagged (or vetoed, with ``on_violated: veto``)."""
+
+    enabled: bool = True
+    max_iterations: int = Field(default=10_000_000, ge=1, description="bounds above this count as unknown")
+    on_violated: Literal["flag", "veto"] = "flag"
+
+
 class SemanticConfig(StrictModel):
     """The embedding matcher: a sentence is flagged when its cosine similarity to a concerning
     prototype is at least ``threshold`` and exceeds its similarity to every benign anchor
@@ -130,6 +141,7 @@ class OversightConfig(StrictModel):
 
     enabled: bool = True
     watchdog: WatchdogConfig = WatchdogConfig()
+    formal: FormalConfig = FormalConfig()
     auditor: AuditorConfig = AuditorConfig()
     tripwires: TripwireConfig = TripwireConfig()
     throttle: ThrottleConfig = ThrottleConfig()

@@ -1,0 +1,109 @@
+"""The formal watchdog proves only what its rules guarantee and says unknown elsewhere."""
+
+from __future__ import annotations
+
+from azr.oversight.config import FormalConfig
+from azr.oversight.events import Event
+from azr.oversight.formal import FormalWatchdog, analyse
+
+
+def test_loop_over_range_len_of_an_input_is_proven_with_its_bound() -> None:
+    report = analyse("def f(x):\n    t = 0\n    for i in range(len(x)):\n        t += x[i]\n    return t", ["[1,2,3]"])
+    assert report.termination.verdict == "proven"
+    assert report.iteration_bound == 3
+    assert report.no_io.verdict == "proven" and report.deterministic.verdict == "proven"
+    assert report.decided() == 3
+
+
+def test_nested_loops_multiply() -> None:
+    report = analyse("def f(x):\n    for i in range(3):\n        for j in range(4):\n            pass")
+    assert report.iteration_bound == 3 + 3 * 4
+
+
+def test_while_true_without_exit_is_violated_and_flagged() -> None:
+    program = "def f(x):\n    while True:\n        pass"
+    report = analyse(program)
+    assert report.termination.verdict == "violated"
+    assert "line 2" in report.termination.reason
+    event = Event(kind="proposal", texts={"program": program}, data={"inputs": ["1"]})
+    findings = FormalWatchdog(FormalConfig(on_violated="veto")).review(event)
+    assert [(f.kind, f.verdict) for f in findings] == [("formal_termination", "veto")]
+
+
+def test_while_true_with_break_and_counting_while_are_unknown() -> None:
+    assert analyse("def f(x):\n    while True:\n        break").termination.verdict == "unknown"
+    report = analyse("def f(n):\n    while n > 0:\n        n -= 1\n    return n", ["3"])
+    assert report.termination.verdict == "unknown"
+    assert report.iteration_bound is None
+
+
+def test_recursion_is_unknown() -> None:
+    report = analyse("def g(n):\n    return f(n)\ndef f(n):\n    return g(n - 1) if n else 0", ["3"])
+    assert report.termination.verdict == "unknown"
+    assert "recursion" in report.termination.reason
+
+
+def test_mutating_the_iterated_list_is_unknown() -> None:
+    report = analyse("def f(x):\n    for a in x:\n        x.append(a)", ["[1]"])
+    assert report.termination.verdict == "unknown"
+
+
+def test_an_alias_mutation_also_forgets_the_size() -> None:
+    report = analyse("def f(x):\n    y = x\n    for a in x:\n        y.append(a)", ["[1]"])
+    assert report.termination.verdict == "unknown"
+
+
+def test_import_os_violates_no_io_and_determinism() -> None:
+    report = analyse("import os\ndef f(x):\n    return x", ["1"])
+    assert report.no_io.verdict == "violated" and report.deterministic.verdict == "violated"
+
+
+def test_dunder_attribute_and_print_violate_no_io() -> None:
+    assert analyse("def f(x):\n    return x.__class__").no_io.verdict == "violated"
+    report = analyse("def f(x):\n    print(1)")
+    assert report.no_io.verdict == "violated"
+    assert "print" in report.no_io.reason
+
+
+def test_unknown_global_name_leaves_no_io_unknown() -> None:
+    report = analyse("def f(x):\n    return type(x)")
+    assert report.no_io.verdict == "unknown"
+    assert report.deterministic.verdict == "unknown"
+
+
+def test_set_makes_determinism_unknown_and_id_violates_it() -> None:
+    assert analyse("def f(x):\n    return list(set(x))").deterministic.verdict == "unknown"
+    assert analyse("def f(x):\n    return id(x)").deterministic.verdict == "violated"
+
+
+def test_syntax_error_leaves_everything_unknown() -> None:
+    report = analyse("def f(x:\n", ["1"])
+    assert report.decided() == 0
+    assert report.no_io.reason == "does not parse"
+
+
+def test_bound_over_max_iterations_is_unknown() -> None:
+    program = "def f(n):\n    return sum(i for i in range(n))"
+    assert analyse(program, ["1000"], max_iterations=10_000).iteration_bound == 1000
+    report = analyse(program, ["1000"], max_iterations=999)
+    assert report.termination.verdict == "unknown" and "max_iterations" in report.termination.reason
+
+
+def test_local_helper_called_in_a_loop_adds_its_bound_per_iteration() -> None:
+    program = "def g(s):\n    return [c for c in s]\ndef f(x):\n    for w in x:\n        g('abc')"
+    assert analyse(program, ["[1, 2]"]).iteration_bound == 2 * (1 + 3)
+
+
+def test_induction_inputs_take_the_worst_case() -> None:
+    report = analyse("def f(x):\n    return [i * i for i in x]", ["[1, 2]", "[1, 2, 3, 4]", "[]"])
+    assert report.iteration_bound == 4
+
+
+def test_unparseable_input_leaves_the_size_unknown() -> None:
+    assert analyse("def f(x):\n    for a in x:\n        pass", ["[1, 2"]).termination.verdict == "unknown"
+
+
+def test_range_with_a_lower_bound_from_an_inexact_length_stays_sound() -> None:
+    # x's length is only an upper bound after a filter, so range(len(y), 10) must use 0 as its start
+    program = "def f(x):\n    y = [a for a in x if a]\n    for i in range(len(y), 10):\n        pass"
+    assert analyse(program, ["[1, 0, 2]"]).iteration_bound == 3 + 10
