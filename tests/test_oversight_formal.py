@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from azr.oversight import OversightConfig, OversightHub
 from azr.oversight.config import FormalConfig
 from azr.oversight.events import Event
 from azr.oversight.formal import FormalWatchdog, analyse
@@ -107,3 +110,16 @@ def test_range_with_a_lower_bound_from_an_inexact_length_stays_sound() -> None:
     # x's length is only an upper bound after a filter, so range(len(y), 10) must use 0 as its start
     program = "def f(x):\n    y = [a for a in x if a]\n    for i in range(len(y), 10):\n        pass"
     assert analyse(program, ["[1, 0, 2]"]).iteration_bound == 3 + 10
+
+
+def test_the_hub_records_the_report_and_flags_a_proven_violation(tmp_path: Path) -> None:
+    config = OversightConfig.model_validate({"auditor": {"semantic": {"enabled": False}}})
+    hub = OversightHub(config, tmp_path)
+    decision = hub.review_proposal("deduction", "def f(a):\n    while True:\n        a += 1", ["1"], "", "")
+    assert decision.verdict == "flag" and decision.monitor == "formal_watchdog"
+    assert decision.reward_penalty == 0.0
+    [(_, payload)] = hub.drain_records()
+    assert payload["formal"]["termination"]["verdict"] == "violated"
+    assert hub.review_proposal("deduction", "def f(a):\n    return a", ["1"], "", "").verdict == "allow"
+    [(_, payload)] = hub.drain_records()
+    assert payload["formal"]["iteration_bound"] == 0

@@ -663,17 +663,18 @@ class FormalWatchdog:
         return analyse(program, inputs, self.config.max_iterations)
 
     def review(self, event: Event) -> list[Finding]:
+        """Uses the report the hub already put in the event (``data["formal"]``), else analyses now."""
         program = event.texts.get("program", "")
         if not program.strip():
             return []
-        report = self.report(program, event.data.get("inputs", ()))
-        return self.findings(report)
+        formal = event.data.get("formal") or self.report(program, event.data.get("inputs", ())).as_dict()
+        return self.findings(formal)
 
-    def findings(self, report: FormalReport) -> list[Finding]:
+    def findings(self, formal: dict[str, Any]) -> list[Finding]:
+        """One finding per property proven violated, from a :meth:`FormalReport.as_dict`."""
         return [
             Finding(monitor=self.name, kind=f"formal_{prop}", severity="medium", verdict=self.config.on_violated,
-                    reason=f"the formal watchdog proves a {prop.replace('_', ' ')} violation: {verdict.reason}")
-            for prop, verdict in (("termination", report.termination), ("no_io", report.no_io),
-                                  ("deterministic", report.deterministic))
-            if verdict.verdict == "violated"
+                    reason=f"the formal watchdog proves a {prop.replace('_', ' ')} violation: {formal[prop]['reason']}")
+            for prop in ("termination", "no_io", "deterministic")
+            if formal[prop]["verdict"] == "violated"
         ]

@@ -18,6 +18,7 @@ from azr.oversight.auditor import ReasoningAuditor
 from azr.oversight.config import OversightConfig
 from azr.oversight.decision import Action, ActionKind, Decision, Finding
 from azr.oversight.events import Event, Monitor
+from azr.oversight.formal import FormalWatchdog
 from azr.oversight.monitors import MetricsMonitor, SandboxMonitor, result_dict
 from azr.oversight.pause import write_pause
 from azr.oversight.scorecard import ScorecardWriter
@@ -53,9 +54,10 @@ class OversightHub:
         self.run_dir = Path(run_dir)
         policy = safety_policy or SafetyPolicy()
         self.watchdog = TaskWatchdog(config.watchdog, policy, classifier) if config.watchdog.enabled else None
+        self.formal = FormalWatchdog(config.formal) if config.formal.enabled else None
         self.auditor = ReasoningAuditor(config.auditor, embedder) if config.auditor.enabled else None
         monitors: list[Monitor | None] = [
-            self.watchdog, self.auditor, SandboxMonitor(), MetricsMonitor(config.metric_bounds),
+            self.watchdog, self.formal, self.auditor, SandboxMonitor(), MetricsMonitor(config.metric_bounds),
         ]
         self.monitors: list[Monitor] = [m for m in monitors if m is not None]
         self.tripwires = Tripwires(config.tripwires, self.run_dir, policy)
@@ -73,11 +75,15 @@ class OversightHub:
     def review_proposal(
         self, task_type: str, program: str, inputs: Sequence[str], message: str, reasoning: str
     ) -> Decision:
-        """Before a task may enter a buffer. A veto means: keep it out, reward it as malformed."""
+        """Before a task may enter a buffer. A veto means: keep it out, reward it as malformed.
+
+        The formal watchdog's report is analysed once here and recorded with the decision."""
+        data: dict[str, Any] = {"inputs": list(inputs)}
+        if self.formal is not None and self.config.enabled and program.strip():
+            data["formal"] = self.formal.report(program, inputs).as_dict()
         return self.observe(Event(
             kind="proposal", role="propose", task_type=task_type,
-            texts={"program": program, "message": message, "reasoning": reasoning},
-            data={"inputs": list(inputs)},
+            texts={"program": program, "message": message, "reasoning": reasoning}, data=data,
         ))
 
     def review_validation(
@@ -181,6 +187,8 @@ def _payload(event: Event, decision: Decision) -> dict[str, Any]:
     }
     if event.kind == "tripwire":
         payload["tripwire"] = dict(event.data)
+    if event.data.get("formal"):
+        payload["formal"] = event.data["formal"]
     if decision.verdict != "allow":
         payload["sample"] = {name: text for name, text in event.texts.items() if text}
         if event.data.get("inputs"):
