@@ -33,8 +33,10 @@ def test_while_true_without_exit_is_violated_and_flagged() -> None:
     assert [(f.kind, f.verdict) for f in findings] == [("formal_termination", "veto")]
 
 
-def test_while_true_with_break_and_counting_while_are_unknown() -> None:
+def test_while_true_with_break_or_a_body_that_may_raise_and_counting_while_are_unknown() -> None:
     assert analyse("def f(x):\n    while True:\n        break").termination.verdict == "unknown"
+    # next() raises StopIteration at the end of the list, so this loop does end
+    assert analyse("def f(x):\n    it = iter(x)\n    while True:\n        next(it)").termination.verdict == "unknown"
     report = analyse("def f(n):\n    while n > 0:\n        n -= 1\n    return n", ["3"])
     assert report.termination.verdict == "unknown"
     assert report.iteration_bound is None
@@ -115,7 +117,7 @@ def test_range_with_a_lower_bound_from_an_inexact_length_stays_sound() -> None:
 def test_the_hub_records_the_report_and_flags_a_proven_violation(tmp_path: Path) -> None:
     config = OversightConfig.model_validate({"auditor": {"semantic": {"enabled": False}}})
     hub = OversightHub(config, tmp_path)
-    decision = hub.review_proposal("deduction", "def f(a):\n    while True:\n        a += 1", ["1"], "", "")
+    decision = hub.review_proposal("deduction", "def f(a):\n    while True:\n        pass", ["1"], "", "")
     assert decision.verdict == "flag" and decision.monitor == "formal_watchdog"
     assert decision.reward_penalty == 0.0
     [(_, payload)] = hub.drain_records()
@@ -123,3 +125,9 @@ def test_the_hub_records_the_report_and_flags_a_proven_violation(tmp_path: Path)
     assert hub.review_proposal("deduction", "def f(a):\n    return a", ["1"], "", "").verdict == "allow"
     [(_, payload)] = hub.drain_records()
     assert payload["formal"]["iteration_bound"] == 0
+
+
+def test_a_locally_defined_decorator_makes_termination_unknown() -> None:
+    program = "def d(g):\n    def w(x):\n        while x:\n            pass\n    return w\n@d\ndef f(x):\n    return x"
+    assert analyse(program, ["1"]).termination.verdict == "unknown"
+    assert analyse("import functools\n@functools.lru_cache\ndef f(x):\n    return x", ["1"]).iteration_bound == 0

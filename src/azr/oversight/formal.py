@@ -229,8 +229,8 @@ def check_termination(
     functions = _functions(tree)
     infinite = _endless_loop(tree, functions)
     if infinite is not None:
-        return PropertyVerdict("violated", f"while loop at line {infinite.lineno} has no break, return or raise: "
-                                           "once entered it never ends"), None
+        return PropertyVerdict("violated", f"while loop at line {infinite.lineno} is always true and its body "
+                                           "can neither break nor raise: once entered it never ends"), None
     try:
         bound = Bounds(tree, functions).program(inputs)
     except Unknown as exc:
@@ -274,7 +274,7 @@ def _endless_loop(tree: ast.Module, functions: dict[str, list[Any]]) -> ast.Whil
             pending.extend(_called_names(fn.body))
     for body in scopes:
         for node in _walk_scope(body):
-            if isinstance(node, ast.While) and _always_true(node.test) and not _has_exit(node):
+            if isinstance(node, ast.While) and _always_true(node.test) and _inert(node.body):
                 return node
     return None
 
@@ -287,8 +287,13 @@ def _always_true(test: ast.expr) -> bool:
     return isinstance(test, ast.Constant) and test.value in (True, 1) and not isinstance(test.value, float)
 
 
-def _has_exit(loop: ast.While) -> bool:
-    return any(isinstance(n, (ast.Break, ast.Return, ast.Raise, ast.Yield, ast.YieldFrom)) for n in _walk_scope(loop.body))
+def _inert(body: Sequence[ast.stmt]) -> bool:
+    """A loop body that can neither leave the loop nor raise: only ``pass``, ``continue`` and constants.
+
+    Anything more (a call, a subscript, even ``n += 1`` on a value of unknown type) could
+    raise and so end the loop, which would make "violated" a guess."""
+    return all(isinstance(s, (ast.Pass, ast.Continue)) or (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))
+               for s in body)
 
 
 @dataclass
@@ -303,10 +308,11 @@ class Bounds:
     imported: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
+        self.imported = {n for node in ast.walk(self.tree) if isinstance(node, (ast.Import, ast.ImportFrom))
+                         for n in _bound_here(node)}
         self._reject_unsupported()
         self.mutation = _mutates(self.tree)
         self.local_names = bound_names(self.tree)
-        self.imported = {n for node in ast.walk(self.tree) for n in _bound_here(node) if isinstance(node, (ast.Import, ast.ImportFrom))}
         self.module_env = self._env(self.tree.body, {}, set())
 
     def program(self, inputs: list[tuple[Any, ...] | None]) -> int:
@@ -321,6 +327,13 @@ class Bounds:
         for name, defs in self.functions.items():
             if len(defs) > 1:
                 raise Unknown(f"function {name} is defined {len(defs)} times")
+            for decorator in defs[0].decorator_list:
+                root = decorator.func if isinstance(decorator, ast.Call) else decorator
+                while isinstance(root, ast.Attribute):
+                    root = root.value
+                if not (isinstance(root, ast.Name) and root.id in self.imported):
+                    raise Unknown(f"function {name} has a decorator that is not imported from a pure module, "
+                                  "so what a call runs is not known")
         for node in ast.walk(self.tree):
             if isinstance(node, ast.ClassDef):
                 raise Unknown(f"class {node.name} at line {node.lineno}: method calls are not followed")
