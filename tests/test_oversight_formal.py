@@ -131,3 +131,15 @@ def test_a_locally_defined_decorator_makes_termination_unknown() -> None:
     program = "def d(g):\n    def w(x):\n        while x:\n            pass\n    return w\n@d\ndef f(x):\n    return x"
     assert analyse(program, ["1"]).termination.verdict == "unknown"
     assert analyse("import functools\n@functools.lru_cache\ndef f(x):\n    return x", ["1"]).iteration_bound == 0
+
+
+def test_a_nested_function_does_not_read_a_module_name_its_enclosing_function_shadows() -> None:
+    program = ("n = 3\ndef f(x):\n    n = x\n    def g():\n        for i in range(n):\n            pass\n"
+               "    g()")
+    assert analyse(program, ["1000000000"]).termination.verdict == "unknown"
+    assert analyse("n = 3\ndef f(x, *, n=5):\n    for i in range(n):\n        pass", ["1"]).termination.verdict == "unknown"
+
+
+def test_loops_inside_a_match_statement_are_not_skipped() -> None:
+    program = "def f(x):\n    match x:\n        case 1:\n            while x:\n                pass"
+    assert analyse(program, ["1"]).termination.verdict == "unknown"

@@ -348,12 +348,15 @@ class Bounds:
         """The bound of one call of a local function with these argument facts (None: unknown)."""
         fn = self.functions[name][0]
         params = [a.arg for a in fn.args.posonlyargs + fn.args.args]
-        env = dict(self.module_env)
+        # a nested function reads its enclosing function's names, not the module's: it inherits nothing
+        env = dict(self.module_env) if fn in self.tree.body else {}
+        every_param = [*params, *(a.arg for a in fn.args.kwonlyargs), *(a.arg for a in (fn.args.vararg, fn.args.kwarg) if a)]
+        env.update(dict.fromkeys(every_param, UNKNOWN_VALUE))
         for position, param in enumerate(params):
             env[param] = args[position] if args is not None and position < len(args) else UNKNOWN_VALUE
         if args is not None and len(args) > len(params) and fn.args.vararg is None:
             raise Unknown(f"{name} takes {len(params)} arguments but an input gives {len(args)}")
-        return self.block(fn.body, self._env(fn.body, env, set(params)))
+        return self.block(fn.body, self._env(fn.body, env, set(every_param)))
 
     def _env(self, body: list[ast.stmt], inherited: dict[str, Abstract], params: set[str]) -> dict[str, Abstract]:
         """Facts for names bound once, outside loops, in straight-line order; any other binding forgets.
@@ -392,6 +395,8 @@ class Bounds:
             return sum(self.block(part, env) for part in parts)
         if isinstance(node, ast.With):
             return sum(self.expr(i.context_expr, env) for i in node.items) + self.block(node.body, env)
+        if any(isinstance(child, (ast.stmt, ast.match_case, ast.excepthandler)) for child in ast.iter_child_nodes(node)):
+            raise Unknown(f"{type(node).__name__} statement at line {node.lineno}: its bodies are not analysed")
         return sum(self.expr(child, env) for child in ast.iter_child_nodes(node) if isinstance(child, ast.expr))
 
     def expr(self, node: ast.expr, env: dict[str, Abstract]) -> int:
