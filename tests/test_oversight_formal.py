@@ -143,3 +143,9 @@ def test_a_nested_function_does_not_read_a_module_name_its_enclosing_function_sh
 def test_loops_inside_a_match_statement_are_not_skipped() -> None:
     program = "def f(x):\n    match x:\n        case 1:\n            while x:\n                pass"
     assert analyse(program, ["1"]).termination.verdict == "unknown"
+
+
+def test_a_mutator_passed_as_a_value_or_from_operator_still_mutates() -> None:
+    assert analyse("def f(x):\n    for a in x:\n        list(map(x.append, [a]))", ["[1]"]).termination.verdict == "unknown"
+    program = "import operator\ndef f(x):\n    for a in x:\n        operator.iadd(x, [a])"
+    assert analyse(program, ["[1]"]).termination.verdict == "unknown"

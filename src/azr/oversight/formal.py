@@ -45,7 +45,8 @@ PURE_BUILTINS = frozenset({
 MUTATORS = frozenset({
     "append", "extend", "insert", "add", "update", "setdefault", "pop", "popitem", "remove", "discard", "clear",
     "sort", "reverse", "appendleft", "extendleft", "popleft", "rotate", "heappush", "heappop", "heapify",
-    "heappushpop", "heapreplace", "insort", "insort_left", "insort_right",
+    "heappushpop", "heapreplace", "insort", "insort_left", "insort_right", "iadd", "iconcat", "imul", "ior",
+    "setitem", "delitem",
 })
 SIZE_PRESERVING = frozenset({"enumerate", "reversed", "sorted", "list", "tuple", "set", "frozenset", "iter", "dict"})
 SIZE_METHODS = frozenset({"items", "keys", "values", "copy", "strip", "lstrip", "rstrip"})
@@ -569,11 +570,11 @@ def _mutates(tree: ast.AST) -> bool:
     """Does anything grow or shrink a container in place (through any alias)?"""
     scalars = _scalar_names(tree)
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            func = node.func
-            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
-            if name in MUTATORS:
-                return True
+        # a mutator counts even uncalled: map(y.append, x) mutates through the reference
+        if isinstance(node, ast.Attribute) and (node.attr in MUTATORS or _is_dunder(node.attr)):
+            return True
+        if isinstance(node, ast.Name) and node.id in MUTATORS:
+            return True
         if isinstance(node, (ast.Subscript, ast.Attribute)) and isinstance(node.ctx, (ast.Store, ast.Del)):
             return True
         if isinstance(node, ast.AugAssign) and not (isinstance(node.target, ast.Name) and node.target.id in scalars):
