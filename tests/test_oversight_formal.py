@@ -149,3 +149,11 @@ def test_a_mutator_passed_as_a_value_or_from_operator_still_mutates() -> None:
     assert analyse("def f(x):\n    for a in x:\n        list(map(x.append, [a]))", ["[1]"]).termination.verdict == "unknown"
     program = "import operator\ndef f(x):\n    for a in x:\n        operator.iadd(x, [a])"
     assert analyse(program, ["[1]"]).termination.verdict == "unknown"
+
+
+def test_dunder_names_reached_through_strings_leave_no_io_unknown() -> None:
+    program = "import operator\ndef f(x):\n    return operator.attrgetter('__class__')(x)"
+    assert analyse(program).no_io.verdict == "unknown"
+    assert analyse("def f(x):\n    return '{0.__class__}'.format(x)").no_io.verdict == "unknown"
+    report = analyse("from __future__ import annotations\ndef f(x):\n    return x")
+    assert report.no_io.verdict == "unknown" and "__future__" in report.no_io.reason

@@ -29,6 +29,7 @@ IO_BUILTINS = frozenset({
     "open", "print", "input", "exec", "eval", "compile", "__import__", "globals", "locals", "vars",
     "breakpoint", "help", "exit", "quit",
 })
+ANNOTATION_EVALUATORS = frozenset({"get_type_hints", "ForwardRef", "singledispatch", "singledispatchmethod"})
 ATTRIBUTE_BUILTINS = frozenset({"getattr", "setattr", "delattr", "hasattr"})
 EXCEPTIONS = frozenset({
     "Exception", "ArithmeticError", "AssertionError", "AttributeError", "IndexError", "KeyError", "LookupError",
@@ -133,6 +134,10 @@ def check_no_io(tree: ast.Module) -> PropertyVerdict:
         why = _io_violation(node)
         if why:
             return PropertyVerdict("violated", f"{why} at line {node.lineno}")  # type: ignore[attr-defined]
+    for node in ast.walk(tree):
+        why = _indirect_access(node)
+        if why:
+            return PropertyVerdict("unknown", f"{why} at line {node.lineno}")  # type: ignore[attr-defined]
     bound = bound_names(tree)
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
@@ -159,10 +164,23 @@ def _io_violation(node: ast.AST) -> str | None:
     return None
 
 
+def _indirect_access(node: ast.AST) -> str | None:
+    """What could reach an escape hatch through a string: a dunder name in a string (for
+    ``operator.attrgetter`` or a format field) or annotations evaluated as code."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str) and "__" in node.value:
+        return "a string names a dunder, which attrgetter or a format field can follow"
+    if isinstance(node, ast.ImportFrom) and node.module == "__future__":
+        return "from __future__ import makes annotations strings that typing may evaluate"
+    name = node.attr if isinstance(node, ast.Attribute) else node.id if isinstance(node, ast.Name) else ""
+    if name in ANNOTATION_EVALUATORS:
+        return f"{name} evaluates annotations as code"
+    return None
+
+
 def _imported_modules(node: ast.AST) -> list[str]:
     if isinstance(node, ast.Import):
         return [alias.name for alias in node.names]
-    if isinstance(node, ast.ImportFrom):
+    if isinstance(node, ast.ImportFrom) and node.module != "__future__":
         return ["" if node.level else (node.module or "")]
     return []
 
