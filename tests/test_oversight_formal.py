@@ -157,3 +157,9 @@ def test_dunder_names_reached_through_strings_leave_no_io_unknown() -> None:
     assert analyse("def f(x):\n    return '{0.__class__}'.format(x)").no_io.verdict == "unknown"
     report = analyse("from __future__ import annotations\ndef f(x):\n    return x")
     assert report.no_io.verdict == "unknown" and "__future__" in report.no_io.reason
+
+
+def test_programs_past_the_parsers_or_the_walks_depth_are_unknown_not_a_crash():
+    for program in ("def f(x):\n    return " + "-" * 50_000 + "x", "def f(x):\n    return x" + "+x" * 3_000):
+        report = analyse(program, ["1"])
+        assert report.decided() == 0, report

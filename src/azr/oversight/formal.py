@@ -106,12 +106,16 @@ def analyse(program: str, inputs: Sequence[str] = (), max_iterations: int = 10_0
     """Prove what the rules can about ``program`` run as ``f(*args)`` for each of ``inputs``."""
     try:
         tree = ast.parse(program)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, MemoryError, RecursionError):  # the parser's own limits
         unknown = PropertyVerdict("unknown", "does not parse")
         return FormalReport(unknown, unknown, unknown)
-    no_io = check_no_io(tree)
-    deterministic = check_deterministic(tree, no_io)
-    termination, bound = check_termination(tree, parse_inputs(inputs), max_iterations)
+    try:
+        no_io = check_no_io(tree)
+        deterministic = check_deterministic(tree, no_io)
+        termination, bound = check_termination(tree, parse_inputs(inputs), max_iterations)
+    except RecursionError:  # a tree nested deeper than the walk can follow: a watchdog must not stop the loop
+        unknown = PropertyVerdict("unknown", "nested too deeply to analyse")
+        return FormalReport(unknown, unknown, unknown)
     return FormalReport(termination, no_io, deterministic, bound)
 
 
