@@ -16,7 +16,9 @@ change to the sandbox is read against a baseline measured under the same load. O
 shared machine the position of a pool in the run moves its rate by up to 20%, so with
 `--rounds R` this checkout's pool and each other one run R times more, each in its own
 subprocess and in an order that rotates every round; the second table gives each pool's
-median and range and its ratio to this checkout within each round (median, range).
+median and range and its ratio to this checkout within each round (median, range). CPU
+milliseconds per snippet (every process of the pool, the snippets' own included) are given
+beside each rate: on a shared machine they move far less than a rate does.
 """
 
 from __future__ import annotations
@@ -141,13 +143,33 @@ class InProcessRunner(Runner):
         self.pool.join()
 
 
-def throughput(runner: Runner, snippet: Snippet, count: int) -> float:
+def tree_cpu_seconds() -> float:
+    """CPU time of this process, of what it reaped, and of its live children with everything
+    they reaped (a worker's children count in its time once it waits for them). Unlike a rate,
+    this barely moves when other jobs share the machine."""
+    usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    total = sum(u.ru_utime + u.ru_stime for u in usage)
+    tick = os.sysconf("SC_CLK_TCK")
+    for task in Path("/proc/self/task").iterdir():
+        for pid in (task / "children").read_text().split():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # it exited in between
+                continue
+            total += sum(int(value) for value in fields[11:15]) / tick  # utime, stime, cutime, cstime
+    return total
+
+
+def throughput(runner: Runner, snippet: Snippet, count: int) -> tuple[float, float]:
+    """Snippets per second, and CPU milliseconds per snippet over every process involved."""
     runner.batch([snippet] * 20)  # warm up
+    cpu_before = tree_cpu_seconds()
     started = time.perf_counter()
     values = runner.batch([snippet] * count)
     elapsed = time.perf_counter() - started
+    cpu_ms = (tree_cpu_seconds() - cpu_before) * 1000 / count
     assert len(set(values)) == 1 and values[0], f"{runner.name} gave {set(values)}"
-    return count / elapsed
+    return count / elapsed, cpu_ms
 
 
 def latencies(runner: Runner, snippet: Snippet, count: int) -> tuple[float, float]:
@@ -160,7 +182,7 @@ def latencies(runner: Runner, snippet: Snippet, count: int) -> tuple[float, floa
     return statistics.median(samples) * 1000, cuts[18] * 1000
 
 
-Row = tuple[str, str, float, float, float]
+Row = tuple[str, str, float, float, float, float]  # runner, snippet, rate, CPU ms per snippet, p50, p95
 
 
 def measure(runner: Runner, count: int, latency_count: int) -> list[Row]:
@@ -168,9 +190,9 @@ def measure(runner: Runner, count: int, latency_count: int) -> list[Row]:
     rows = []
     try:
         for label, snippet in (("trivial", TRIVIAL), ("task-sized", TASK)):
-            rate = throughput(runner, snippet, count)
+            rate, cpu_ms = throughput(runner, snippet, count)
             p50, p95 = latencies(runner, snippet, min(latency_count, count))
-            rows.append((runner.name, label, rate, p50, p95))
+            rows.append((runner.name, label, rate, cpu_ms, p50, p95))
     finally:
         runner.close()
     return rows
@@ -194,21 +216,27 @@ def pool_of_other_checkout(src: Path, count: int, latency_count: int) -> list[Ro
 def interleaved(srcs: Sequence[Path], rounds: int, count: int, latency_count: int) -> Table:
     """Every pool in ``srcs`` (this checkout's first) once per round, rotating the order."""
     rates: dict[tuple[Path, str], list[float]] = {}
+    cpu: dict[tuple[Path, str], list[float]] = {}
     for round_index in range(rounds):
         shift = round_index % len(srcs)
         for src in srcs[shift:] + srcs[:shift]:
-            for _, label, rate, _, _ in pool_of_other_checkout(src, count, latency_count):
+            for _, label, rate, cpu_ms, _, _ in pool_of_other_checkout(src, count, latency_count):
                 rates.setdefault((src, label), []).append(rate)
+                cpu.setdefault((src, label), []).append(cpu_ms)
     table = Table(title=f"azr pools in {rounds} interleaved rounds (order rotated each round, "
                         f"load {os.getloadavg()[0]:.1f} at the end)")
-    for column in ("pool", "snippet", "median snippets/s", "range", "this pool vs it, per round (median, range)"):
+    for column in ("pool", "snippet", "median snippets/s", "range", "this pool vs it, per round (median, range)",
+                   "median CPU ms/snippet", "this pool's CPU vs it, per round (median, range)"):
         table.add_column(column, justify="left" if column in ("pool", "snippet") else "right")
     for (src, label), values in rates.items():
-        ours = rates[(srcs[0], label)]
-        ratios = [mine / theirs - 1 for mine, theirs in zip(ours, values)]
+        ratios = [mine / theirs - 1 for mine, theirs in zip(rates[(srcs[0], label)], values)]
+        cpu_ratios = [mine / theirs - 1 for mine, theirs in zip(cpu[(srcs[0], label)], cpu[(src, label)])]
+        own = src == srcs[0]
         table.add_row(str(src), label, f"{statistics.median(values):,.0f}", f"{min(values):,.0f}-{max(values):,.0f}",
-                      "" if src == srcs[0] else
-                      f"{statistics.median(ratios):+.0%} ({min(ratios):+.0%} to {max(ratios):+.0%})")
+                      "" if own else f"{statistics.median(ratios):+.0%} ({min(ratios):+.0%} to {max(ratios):+.0%})",
+                      f"{statistics.median(cpu[(src, label)]):.2f}",
+                      "" if own else
+                      f"{statistics.median(cpu_ratios):+.0%} ({min(cpu_ratios):+.0%} to {max(cpu_ratios):+.0%})")
     return table
 
 
@@ -246,15 +274,16 @@ def main() -> None:
         rows += measure(runner, count, args.latency_count)
     for src in args.compare_src:
         rows += pool_of_other_checkout(src, args.count, args.latency_count)
-    fresh = {label: rate for name, label, rate, _, _ in rows if name == FreshProcessRunner.name}
-    current = {label: rate for name, label, rate, _, _ in rows if name == PoolRunner.name}
+    fresh = {label: rate for name, label, rate, _, _, _ in rows if name == FreshProcessRunner.name}
+    current = {label: rate for name, label, rate, _, _, _ in rows if name == PoolRunner.name}
     table = Table(title=f"executor on {os.cpu_count()} cores ({platform.processor() or platform.machine()}, "
                         f"load {os.getloadavg()[0]:.1f}); azr layers: {', '.join(layers)}")
-    for column in ("runner", "snippet", "snippets/s", "p50 ms", "p95 ms", "vs fresh process", "this pool vs it"):
+    for column in ("runner", "snippet", "snippets/s", "CPU ms/snippet", "p50 ms", "p95 ms", "vs fresh process",
+                   "this pool vs it"):
         table.add_column(column, justify="left" if column in ("runner", "snippet") else "right")
-    for name, label, rate, p50, p95 in rows:
-        table.add_row(name, label, f"{rate:,.0f}", f"{p50:.2f}", f"{p95:.2f}", f"{rate / fresh[label]:.1f}x",
-                      f"{current[label] / rate - 1:+.0%}")
+    for name, label, rate, cpu_ms, p50, p95 in rows:
+        table.add_row(name, label, f"{rate:,.0f}", f"{cpu_ms:.2f}", f"{p50:.2f}", f"{p95:.2f}",
+                      f"{rate / fresh[label]:.1f}x", f"{current[label] / rate - 1:+.0%}")
     console.print(table)
     if args.rounds:
         import azr
