@@ -17,6 +17,7 @@ from azr.config import StrictModel, build_config, deep_merge
 from azr.engine import EngineConfig
 from azr.executor import ExecutorConfig
 from azr.oversight import OversightConfig
+from azr.selfplay.reward_mix import RewardMixConfig
 from azr.selfplay.rewards import RewardScheme
 from azr.tasks.config import TasksConfig
 
@@ -50,6 +51,7 @@ class SelfPlayConfig(StrictModel):
         description="reference: the public AZR code's rewards (invalid proposal -1, valid but always/never solved "
         "-0.5), which produced the published numbers; equations: the paper's eq. 4-6 (-0.5 and 0)",
     )
+    rewards: RewardMixConfig = RewardMixConfig()
     proposer: SamplingSettings = SamplingSettings()
     solver: SamplingSettings = SamplingSettings()
 

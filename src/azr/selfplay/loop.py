@@ -23,6 +23,7 @@ from azr.executor import SnippetRunner
 from azr.ledger import Ledger
 from azr.selfplay.config import SamplingSettings, SelfPlayConfig
 from azr.selfplay.outcomes import Attempt, Proposal
+from azr.selfplay.reward_mix import PROPOSE, SOLVE, Graded, RewardMix
 from azr.selfplay.records import attempt_payload, proposal_payload, task_payload
 from azr.selfplay.rewards import solve_rate
 from azr.selfplay.timing import PhaseTimer
@@ -42,8 +43,6 @@ from azr.tasks.triplet import SEED_TASK, Task
 
 log = logging.getLogger(__name__)
 
-PROPOSE = "propose"
-SOLVE = "solve"
 
 
 def group_name(task_type: str, role: str) -> str:
@@ -87,6 +86,7 @@ class SelfPlayLoop:
         self.task_types: list[TaskType] = list(self.types.values())
         self.timer = PhaseTimer()
         self.generated_tokens = 0
+        self.reward_mix = RewardMix(config.rewards)
 
     # -- seeding -------------------------------------------------------------------------
 
@@ -139,6 +139,7 @@ class SelfPlayLoop:
         attempts = self._solve(self._solver_tasks(valid))
         tripwire_attempts = self._pose_tripwires(step)
         self._audit_completions(proposals, attempts)
+        self._mix_rewards(proposals, attempts)
 
         trained: list[tuple[Proposal | Attempt, TrainSample]] = [
             (p, p.rollout.to_sample(p.reward, group_name(p.request.task_type, PROPOSE))) for p in proposals
@@ -200,6 +201,24 @@ class SelfPlayLoop:
             for attempt in attempts:
                 self.hub.review_attempt(attempt.task.task_type, attempt.answer.value or "", attempt.verdict.results,
                                         attempt.verdict.correct, attempt.verdict.reward)
+
+    def _mix_rewards(self, proposals: list[Proposal], attempts: list[Attempt]) -> None:
+        """Score every trained rollout with the configured reward terms (the task reward by default)."""
+        graded: list[Proposal | Attempt] = [*proposals, *attempts]
+        views = [self._graded(item) for item in graded]
+        with self.timer.phase("rewards"):
+            for item, (total, terms) in zip(graded, self.reward_mix.score(views), strict=True):
+                item.mixed, item.terms = total, terms
+
+    def _graded(self, item: Proposal | Attempt) -> Graded:
+        if isinstance(item, Proposal):
+            role, type_name, prompt = PROPOSE, item.request.task_type, item.request.prompt
+            stated = tuple(item.verdict.proposal.inputs)
+        else:
+            role, type_name, prompt = SOLVE, item.task.task_type, self._type(item.task.task_type).solver_prompt(item.task)
+            stated = (item.answer.value,) if item.answer.value else ()
+        reasoning = self._type(type_name).reply.reasoning(item.rollout.text)
+        return Graded(role, prompt, item.rollout.text, reasoning, stated, item.task_reward)
 
     def _pose_tripwires(self, step: int) -> list[Attempt]:
         """Canary tasks the solver can only solve by breaking isolation; never trained on."""
@@ -375,6 +394,7 @@ class SelfPlayLoop:
         for group, values in rewards.items():
             task_type, role = group.split(".")
             metrics[f"reward/{task_type}/{role}"] = sum(values) / len(values)
+        metrics.update(self._term_metrics([*proposals, *attempts]))
         for task_type in self.task_types:
             mine = [p for p in proposals if p.request.task_type == task_type.name]
             if mine:
@@ -406,6 +426,18 @@ class SelfPlayLoop:
             metrics[f"update/{name}"] = float(getattr(stats, name))
         metrics["update/peak_memory_gib"] = stats.peak_memory_bytes / 2**30
         return metrics
+
+    def _term_metrics(self, graded: list[Proposal | Attempt]) -> dict[str, float]:
+        """Per (type, role): each reward term's mean, and the mean reasoning length in characters."""
+        values: dict[str, list[float]] = defaultdict(list)
+        for item in graded:
+            type_name, role = ((item.request.task_type, PROPOSE) if isinstance(item, Proposal)
+                               else (item.task.task_type, SOLVE))
+            for name, value in item.terms.items():
+                values[f"reward_term/{type_name}/{role}/{name}"].append(value)
+            values[f"reasoning_chars/{type_name}/{role}"].append(
+                float(len(self._type(type_name).reply.reasoning(item.rollout.text))))
+        return {key: sum(v) / len(v) for key, v in values.items()}
 
     def _record(
         self,

@@ -24,10 +24,17 @@ class Attempt:
     verdict: Verdict
     purpose: str
     penalty: float = 0.0
+    mixed: float | None = None
+    terms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def task_reward(self) -> float:
+        return self.verdict.reward
 
     @property
     def reward(self) -> float:
-        return self.verdict.reward - self.penalty
+        """The configured mix of terms once scored (trained attempts), else the verdict's reward."""
+        return (self.task_reward if self.mixed is None else self.mixed) - self.penalty
 
 
 @dataclass
@@ -41,6 +48,8 @@ class Proposal:
     solve_rate: float | None = None
     attempts: list[Attempt] = field(default_factory=list)
     penalty: float = 0.0
+    mixed: float | None = None
+    terms: dict[str, float] = field(default_factory=dict)
 
     @property
     def rewarded(self) -> bool:
@@ -48,6 +57,10 @@ class Proposal:
         return not self.verdict.valid or self.solve_rate is not None
 
     @property
+    def task_reward(self) -> float:
+        return proposer_reward(self.scheme, self.verdict.valid, self.verdict.reward_if_invalid, self.solve_rate)
+
+    @property
     def reward(self) -> float:
-        base = proposer_reward(self.scheme, self.verdict.valid, self.verdict.reward_if_invalid, self.solve_rate)
-        return base - self.penalty
+        """The configured mix of terms once scored (trained proposals), else learnability alone."""
+        return (self.task_reward if self.mixed is None else self.mixed) - self.penalty

@@ -55,6 +55,7 @@ def proposal_payload(proposal: Proposal, phase: str) -> dict[str, Any]:
         "solve_rate": proposal.solve_rate,
         "reward": proposal.reward if proposal.rewarded else None,
         "penalty": proposal.penalty,
+        "reward_terms": dict(proposal.terms),
     }
 
 
@@ -72,6 +73,7 @@ def attempt_payload(attempt: Attempt) -> dict[str, Any]:
         "reason": attempt.verdict.reason,
         "reward": attempt.reward,
         "penalty": attempt.penalty,
+        "reward_terms": dict(attempt.terms),
     }
 
 
