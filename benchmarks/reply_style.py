@@ -20,28 +20,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
-import sys
 import tempfile
-import time
-from dataclasses import dataclass
 from pathlib import Path
-from statistics import mean
 
 from rich.console import Console
 from rich.table import Table
 
-from azr.selfplay.run_totals import read_step_rows
-
-TYPES = ("deduction", "abduction", "induction")
-
-
-@dataclass(frozen=True)
-class Arm:
-    """One style and the overrides that go with it."""
-
-    name: str
-    overrides: tuple[str, ...]
+from _arms import TYPES, Arm, mean_of, run_arms
 
 
 def arms(think_proposer_tokens: int, think_solver_tokens: int) -> list[Arm]:
@@ -51,24 +36,6 @@ def arms(think_proposer_tokens: int, think_solver_tokens: int) -> list[Arm]:
                       f"selfplay.proposer.max_new_tokens={think_proposer_tokens}",
                       f"selfplay.solver.max_new_tokens={think_solver_tokens}")),
     ]
-
-
-def run_arm(arm: Arm, preset: str, steps: int, seed: int, root: Path) -> tuple[list[dict], float]:
-    """One real training run; its per-step rows and its wall time (model load and seeding included)."""
-    run_dir = root / arm.name
-    command = [str(Path(sys.executable).with_name("azr")), "train", "--preset", preset, "--steps", str(steps),
-               "--run-dir", str(run_dir), f"seed={seed}", *arm.overrides]
-    started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
-    wall = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"arm {arm.name} failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    return read_step_rows(run_dir / "metrics.jsonl"), wall
-
-
-def _mean_of(rows: list[dict], names: list[str]) -> str:
-    values = [row[name] for row in rows for name in names if name in row]
-    return f"{mean(values):.2f}" if values else "-"
 
 
 def main() -> None:
@@ -87,16 +54,17 @@ def main() -> None:
         table.add_column(column, justify="left" if column == "style" else "right")
     with tempfile.TemporaryDirectory(prefix="azr-reply-style-") as scratch:
         root = args.keep or Path(scratch)
-        for arm in arms(args.think_proposer_tokens, args.think_solver_tokens):
-            rows, wall = run_arm(arm, args.preset, args.steps, args.seed, root)
+        results = run_arms(arms(args.think_proposer_tokens, args.think_solver_tokens), args.preset, args.steps,
+                           args.seed, root)
+        for name, (rows, wall) in results.items():
             table.add_row(
-                arm.name,
-                _mean_of(rows, [f"malformed_rate/{t}/propose" for t in TYPES]),
-                _mean_of(rows, [f"malformed_rate/{t}/solve" for t in TYPES]),
-                _mean_of(rows, [f"valid_rate/{t}" for t in TYPES]),
-                _mean_of(rows, [f"solve_rate/{t}" for t in TYPES]),
-                _mean_of(rows, ["tokens/generated"]),
-                _mean_of(rows, ["time/step"]),
+                name,
+                mean_of(rows, [f"malformed_rate/{t}/propose" for t in TYPES]),
+                mean_of(rows, [f"malformed_rate/{t}/solve" for t in TYPES]),
+                mean_of(rows, [f"valid_rate/{t}" for t in TYPES]),
+                mean_of(rows, [f"solve_rate/{t}" for t in TYPES]),
+                mean_of(rows, ["tokens/generated"]),
+                mean_of(rows, ["time/step"]),
                 f"{wall:.0f}",
             )
     Console(width=160).print(table)
