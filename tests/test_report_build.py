@@ -53,12 +53,18 @@ def test_report_is_self_contained_and_offline(full_report: tuple[str, dict]) -> 
 
 def test_report_has_every_section_when_the_ledger_has_the_kinds(full_run: Path, full_report: tuple[str, dict]) -> None:
     _, views = full_report
-    for name in ("rewards", "valid_rate", "solve_rate", "malformed", "lengths", "difficulty", "family_map",
-                 "family_shares", "eval", "oversight"):
+    for name in ("rewards", "reward_terms", "reasoning", "valid_rate", "solve_rate", "malformed", "lengths",
+                 "difficulty", "family_map", "family_shares", "eval", "oversight"):
         assert name in views["figures"], f"figure {name} is missing"
     assert views["notes"] == {}, "no section should carry an 'empty' note"
     rewards = {trace["name"] for trace in views["figures"]["rewards"]["data"]}
     assert rewards == {f"{t} · {r}" for t in ("abduction", "deduction", "induction") for r in ("propose", "solve")}
+    terms = {trace["name"] for trace in views["figures"]["reward_terms"]["data"]}
+    assert terms == {f"{t} · propose · learnability" for t in ("abduction", "deduction", "induction")}
+    reasoning = views["figures"]["reasoning"]["data"]
+    assert {trace["name"]: trace["y"][0] for trace in reasoning} == {"abduction · propose": 90.0,
+                                                                    "deduction · propose": 90.0,
+                                                                    "induction · propose": 90.0}
     malformed = {trace["name"] for trace in views["figures"]["malformed"]["data"]}
     assert malformed == rewards, "one malformed-reply curve per (task type, role)"
     steps = views["figures"]["rewards"]["data"][0]["x"]

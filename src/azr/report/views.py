@@ -37,6 +37,10 @@ def build_views(snap: RunSnapshot, config: ReportConfig) -> Views:
     limit = config.max_text_chars
     figs = {
         "rewards": figures.metric_lines(snap.metrics, "reward/", "Rewards per (task type, role)", "mean reward"),
+        "reward_terms": figures.metric_lines(snap.metrics, "reward_term/", "Reward terms per (task type, role), "
+                                             "unweighted", "mean term value"),
+        "reasoning": figures.metric_lines(snap.metrics, "reasoning_chars/", "Reasoning length per (task type, role)",
+                                          "characters inside <think>"),
         "valid_rate": figures.metric_lines(snap.metrics, "valid_rate/", "Valid-proposal rate", "fraction valid",
                                            y_range=[0, 1.02]),
         "solve_rate": figures.solve_rates(snap.metrics),
