@@ -19,6 +19,7 @@ from azr.executor import ExecutorConfig
 from azr.oversight import OversightConfig
 from azr.selfplay.reward_mix import RewardMixConfig
 from azr.selfplay.rewards import RewardScheme
+from azr.selfplay.verifier_faults import VerifierFaultsConfig
 from azr.tasks.config import TasksConfig
 
 
@@ -52,6 +53,7 @@ class SelfPlayConfig(StrictModel):
         "-0.5), which produced the published numbers; equations: the paper's eq. 4-6 (-0.5 and 0)",
     )
     rewards: RewardMixConfig = RewardMixConfig()
+    verifier_faults: VerifierFaultsConfig = VerifierFaultsConfig()
     proposer: SamplingSettings = SamplingSettings()
     solver: SamplingSettings = SamplingSettings()
 

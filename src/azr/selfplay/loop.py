@@ -27,6 +27,7 @@ from azr.selfplay.reward_mix import PROPOSE, SOLVE, Graded, RewardMix
 from azr.selfplay.records import attempt_payload, proposal_payload, task_payload
 from azr.selfplay.rewards import solve_rate
 from azr.selfplay.timing import PhaseTimer
+from azr.selfplay.verifier_faults import JUDGED_PURPOSES, VerifierFaults
 from azr.oversight import Action, OversightHub
 from azr.tasks.base import (
     REWARD_MALFORMED,
@@ -87,6 +88,7 @@ class SelfPlayLoop:
         self.timer = PhaseTimer()
         self.generated_tokens = 0
         self.reward_mix = RewardMix(config.rewards)
+        self.faults = VerifierFaults(config.verifier_faults)
 
     # -- seeding -------------------------------------------------------------------------
 
@@ -348,7 +350,12 @@ class SelfPlayLoop:
             with self.timer.phase("execute"):
                 checked = task_type.check([pairs[i][0] for i in indices], answers, self.runner)
             verdicts.update({i: (a, v) for i, a, v in zip(indices, answers, checked)})
-        return [Attempt(task, ro, *verdicts[i], purpose=purpose) for i, (task, ro) in enumerate(pairs)]
+        attempts = [Attempt(task, ro, *verdicts[i], purpose=purpose) for i, (task, ro) in enumerate(pairs)]
+        if self.faults.active and purpose in JUDGED_PURPOSES:
+            for attempt in attempts:
+                attempt.honest = attempt.verdict
+                attempt.verdict, attempt.fault = self.faults.judge(attempt.task, attempt.answer, attempt.verdict)
+        return attempts
 
     def _generate(self, prompts: list[str], settings: SamplingSettings, n: int, greedy: bool = False) -> list[Rollout]:
         params = SamplingParams(
@@ -419,6 +426,10 @@ class SelfPlayLoop:
             buffer = self.buffers.buffer(task_type.name)
             arriving = sum(1 for p in joining if p.request.task_type == task_type.name)
             metrics[f"buffer/{task_type.name}"] = float(min(buffer.capacity, len(buffer) + arriving))
+        if self.faults.active:
+            judged = [a for p in proposals for a in p.attempts] + attempts
+            for fault in ("false_accept", "false_reject"):
+                metrics[f"verifier/{fault}s"] = float(sum(a.fault == fault for a in judged))
         metrics["tokens/generated"] = float(self.generated_tokens)
         generate_s = self.timer.totals.get("generate", 0.0)
         metrics["tokens/per_s"] = self.generated_tokens / generate_s if generate_s > 0 else 0.0

@@ -26,6 +26,8 @@ class Attempt:
     penalty: float = 0.0
     mixed: float | None = None
     terms: dict[str, float] = field(default_factory=dict)
+    honest: Verdict | None = None
+    fault: str | None = None
 
     @property
     def task_reward(self) -> float:

@@ -74,6 +74,7 @@ def attempt_payload(attempt: Attempt) -> dict[str, Any]:
         "reward": attempt.reward,
         "penalty": attempt.penalty,
         "reward_terms": dict(attempt.terms),
+        **({"fault": attempt.fault, "honest_correct": attempt.honest.correct} if attempt.honest else {}),
     }
 
 
