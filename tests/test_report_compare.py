@@ -94,3 +94,21 @@ def test_runs_that_cannot_be_compared_are_refused_with_the_reason(run_and_contro
         compare([run, control], control=tmp_path)
     with pytest.raises(CompareError, match="several runs have engine.apply_updates=false"):
         compare([control, control])
+
+
+def test_drift_is_plotted_against_the_injected_error_rate_only_in_a_study():
+    from azr.report.compare import Comparison
+    from azr.report.compare_page import drift_figure
+
+    def series(name: str, accept: float, solved: int) -> RunSeries:
+        config = {"selfplay": {"verifier_faults": {"false_accept": accept, "false_reject": 0.0}}}
+        return RunSeries(name, Path(name), config, 0.0,
+                         measurements=[Measurement("probe-all", 8, 600.0, solved, 40)])
+
+    runs = [series("noisy", 0.2, 4), series("honest", 0.0, 12), series("noisier", 0.4, 2)]
+    study = Comparison(runs, None, 600.0, ["probe-all"], {}, True)
+    [trace] = drift_figure(study)["data"]
+    assert trace["x"] == [0.0, 0.2, 0.4] and trace["y"] == pytest.approx([0.3, 0.1, 0.05])
+    assert trace["text"][1].startswith("noisy: false accept 0.2")
+    honest_only = Comparison([series("a", 0.0, 4), series("b", 0.0, 5)], None, 600.0, ["probe-all"], {}, True)
+    assert drift_figure(honest_only) is None

@@ -71,6 +71,42 @@ def loop_figure(comparison: Comparison, prefix: str, title: str, y_title: str) -
     return {"data": data, "layout": layout(title, y_title=y_title)} if data else None
 
 
+def fault_rates(run: RunSeries) -> tuple[float, float]:
+    """A run's injected verifier error rates (false accept, false reject); 0, 0 for an honest run."""
+    faults = (run.config.get("selfplay") or {}).get("verifier_faults") or {}
+    return float(faults.get("false_accept", 0.0)), float(faults.get("false_reject", 0.0))
+
+
+def drift_figure(comparison: Comparison) -> Figure | None:
+    """Held-out rates at equal wall time against each run's injected verifier error rate.
+
+    Drawn only when the runs differ in their rates (a verifier-alignment study): the honest
+    probes are judged without faults, so their fall with the error rate is the drift.
+    """
+    rates = {run.name: fault_rates(run) for run in comparison.runs}
+    if len(set(rates.values())) < 2:
+        return None
+    data = []
+    for index, measure in enumerate(comparison.measures):
+        points = sorted(((sum(rates[run.name]), run, m) for run in comparison.runs
+                         if (m := run.at(measure, comparison.equal_s)) is not None), key=lambda p: p[0])
+        colour = RUN_COLOURS[index % len(RUN_COLOURS)]
+        data.append({
+            "type": "scatter", "mode": "lines+markers", "name": measure,
+            "x": [p[0] for p in points], "y": [p[2].rate for p in points],
+            "text": [f"{p[1].name}: false accept {rates[p[1].name][0]:g}, false reject {rates[p[1].name][1]:g}, "
+                     f"step {p[2].step}, {p[2].successes:g}/{p[2].trials}" for p in points],
+            "hovertemplate": "%{text}<br>%{y:.3f}<extra></extra>",
+            "error_y": {"type": "data", "symmetric": False, "color": colour, "thickness": 1,
+                        "array": [p[2].interval[1] - p[2].rate for p in points],
+                        "arrayminus": [p[2].rate - p[2].interval[0] for p in points]},
+            "line": {"color": colour}, "marker": {"color": colour},
+        })
+    title = "Drift: held-out rates at equal wall time against the injected verifier error rate (95% Wilson)"
+    return {"data": data, "layout": layout(title, x_title="false accept + false reject rate", y_title="rate",
+                                           yaxis={"title": {"text": "rate"}, "range": [0, 1.02]})}
+
+
 def gap_rows(comparison: Comparison) -> list[list[str]]:
     """The table of the page and of the terminal: one row per (measure, run), the control's own row first."""
     rows = []
@@ -100,6 +136,7 @@ def compare_page(comparison: Comparison) -> str:
     """The whole self-contained page."""
     figures = [measure_figure(comparison, m) for m in comparison.measures]
     figures += [f for f in (loop_figure(comparison, *curve) for curve in LOOP_CURVES) if f is not None]
+    figures += [f for f in (drift_figure(comparison),) if f is not None]
     header = "".join(f"<th>{escape(h)}</th>" for h in GAP_HEADER)
     body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in gap_rows(comparison))
     control = comparison.control.name if comparison.control else "none (no run has engine.apply_updates=false)"
