@@ -53,14 +53,15 @@ def run_arms(arms: list[Arm], preset: str, steps: int, seed: int, root: Path, to
                 procs[arm.name] = subprocess.Popen(train_command(arm, preset, steps, seed, root / arm.name), env=env,
                                                    stdout=log, stderr=subprocess.STDOUT)
         walls: dict[str, float] = {}
+        interrupted: set[str] = set()
         while len(walls) < len(procs):
             for name, proc in procs.items():
                 if name not in walls and proc.poll() is not None:
                     walls[name] = time.perf_counter() - started
-                elif (name not in walls and deadline_s is not None and time.perf_counter() - started > deadline_s
-                      and not getattr(proc, "interrupted", False)):
+                elif (name not in walls and name not in interrupted and deadline_s is not None
+                      and time.perf_counter() - started > deadline_s):
                     proc.send_signal(signal.SIGINT)
-                    proc.interrupted = True  # type: ignore[attr-defined]
+                    interrupted.add(name)
             time.sleep(1.0)
         for arm in batch:
             proc = procs[arm.name]
@@ -69,6 +70,11 @@ def run_arms(arms: list[Arm], preset: str, steps: int, seed: int, root: Path, to
                 raise SystemExit(f"arm {arm.name} failed ({proc.returncode}):\n{log[-3000:]}")
             results[arm.name] = (read_step_rows(root / arm.name / "metrics.jsonl"), walls[arm.name])
     return results
+
+
+def per_type(rows: list[dict], pattern: str) -> str:
+    """The mean over every task type of a metric named ``pattern`` with ``{t}`` for the type."""
+    return mean_of(rows, [pattern.format(t=t) for t in TYPES])
 
 
 def mean_of(rows: list[dict], names: list[str]) -> str:

@@ -26,7 +26,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from _arms import TYPES, Arm, mean_of, run_arms
+from _arms import Arm, mean_of, per_type, run_arms
 
 
 def arms(think_proposer_tokens: int, think_solver_tokens: int) -> list[Arm]:
@@ -59,10 +59,10 @@ def main() -> None:
         for name, (rows, wall) in results.items():
             table.add_row(
                 name,
-                mean_of(rows, [f"malformed_rate/{t}/propose" for t in TYPES]),
-                mean_of(rows, [f"malformed_rate/{t}/solve" for t in TYPES]),
-                mean_of(rows, [f"valid_rate/{t}" for t in TYPES]),
-                mean_of(rows, [f"solve_rate/{t}" for t in TYPES]),
+                per_type(rows, "malformed_rate/{t}/propose"),
+                per_type(rows, "malformed_rate/{t}/solve"),
+                per_type(rows, "valid_rate/{t}"),
+                per_type(rows, "solve_rate/{t}"),
                 mean_of(rows, ["tokens/generated"]),
                 mean_of(rows, ["time/step"]),
                 f"{wall:.0f}",

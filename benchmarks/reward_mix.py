@@ -23,7 +23,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from _arms import TYPES, Arm, mean_of, run_arms
+from _arms import Arm, mean_of, per_type, run_arms
 
 
 def arms(weight: float, proposer_tokens: int, solver_tokens: int) -> list[Arm]:
@@ -64,14 +64,14 @@ def main() -> None:
         rows_ = rows[:shared]
         table.add_row(
             name,
-            mean_of(rows_, [f"valid_rate/{t}" for t in TYPES]),
-            mean_of(rows_, [f"solve_rate/{t}" for t in TYPES]),
-            mean_of(rows_, [f"malformed_rate/{t}/propose" for t in TYPES]),
-            mean_of(rows_, [f"malformed_rate/{t}/solve" for t in TYPES]),
-            mean_of(rows_, [f"reasoning_chars/{t}/propose" for t in TYPES]),
-            mean_of(rows_, [f"reasoning_chars/{t}/solve" for t in TYPES]),
-            mean_of(rows_, [f"reward_term/{t}/propose/explainability" for t in TYPES]),
-            mean_of(rows_, [f"reward_term/{t}/solve/explainability" for t in TYPES]),
+            per_type(rows_, "valid_rate/{t}"),
+            per_type(rows_, "solve_rate/{t}"),
+            per_type(rows_, "malformed_rate/{t}/propose"),
+            per_type(rows_, "malformed_rate/{t}/solve"),
+            per_type(rows_, "reasoning_chars/{t}/propose"),
+            per_type(rows_, "reasoning_chars/{t}/solve"),
+            per_type(rows_, "reward_term/{t}/propose/explainability"),
+            per_type(rows_, "reward_term/{t}/solve/explainability"),
             mean_of(rows_, ["time/step"]),
             str(len(rows)),
         )
