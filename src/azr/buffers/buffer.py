@@ -64,9 +64,10 @@ class TaskBuffer(Generic[T]):
         self.capacity = capacity
         self._entries: OrderedDict[str, BufferEntry[T]] = OrderedDict()
         self._seq = 0
+        self._blocked: set[str] = set()
 
     def add(self, item: T, provenance: dict[str, Any]) -> bool:
-        """Store ``item`` unless an item with the same key is already here (then return False).
+        """Store ``item`` unless an item with the same key is already here or blocked (then return False).
 
         Provenance must be JSON-serialisable; it is checked here, where the caller can
         still see which task it belongs to, rather than at the next checkpoint.
@@ -74,7 +75,7 @@ class TaskBuffer(Generic[T]):
         if item.task_type != self.task_type:
             raise TaskBufferError(f"a {item.task_type!r} task cannot go into the {self.task_type!r} buffer")
         key = item.key()
-        if key in self._entries:
+        if not self.admits(key):
             return False
         try:
             json.dumps(provenance)
@@ -85,6 +86,19 @@ class TaskBuffer(Generic[T]):
         while len(self._entries) > self.capacity:
             self._entries.popitem(last=False)
         return True
+
+    def admits(self, key: str) -> bool:
+        """Whether a task with this key would be stored: not here yet and not blocked."""
+        return key not in self._entries and key not in self._blocked
+
+    def block(self, key: str) -> bool:
+        """Remove the task with this key, if here, and refuse it from now on (a person vetoed it).
+
+        Blocks are not part of :meth:`state_dict`: the run's ledger holds the vetoes and the
+        loop blocks them again on resume. Returns whether the task was here.
+        """
+        self._blocked.add(key)
+        return self._entries.pop(key, None) is not None
 
     def sample(self, k: int, rng: random.Random, fill: bool = False) -> list[T]:
         """Up to ``k`` distinct items drawn uniformly; see :func:`draw` for ``fill``."""

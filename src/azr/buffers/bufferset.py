@@ -32,6 +32,12 @@ class BufferSet(Generic[T]):
         """Route ``item`` to its type's buffer; False when it was already there."""
         return self.buffer(item.task_type).add(item, provenance)
 
+    def block(self, key: str) -> list[str]:
+        """Remove the task with this key from every buffer and keep it out of all of them.
+
+        Returns the task types whose buffer held it."""
+        return [name for name, buffer in self._buffers.items() if buffer.block(key)]
+
     def sample(self, task_types: Sequence[str], k: int, rng: random.Random, fill: bool = False) -> list[T]:
         """Up to ``k`` distinct items, uniform over the union of the named types' buffers."""
         items = [entry.item for name in task_types for entry in self.buffer(name).entries()]

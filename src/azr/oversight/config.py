@@ -12,6 +12,7 @@ from pydantic import Field, model_validator
 
 from azr.config import StrictModel
 from azr.oversight.lexicon import Category
+from azr.oversight.review import ReviewConfig
 
 CanaryKind = Literal["honeytoken", "network", "sandbox_write"]
 
@@ -147,3 +148,4 @@ class OversightConfig(StrictModel):
     throttle: ThrottleConfig = ThrottleConfig()
     scorecard: ScorecardConfig = ScorecardConfig()
     metric_bounds: dict[str, MetricBound] = {}
+    review: ReviewConfig = ReviewConfig()

@@ -21,14 +21,16 @@ from azr.engine import Engine
 from azr.engine.types import Rollout, SamplingParams, TrainSample
 from azr.executor import SnippetRunner
 from azr.ledger import Ledger
+from azr.oversight import Action, OversightHub
+from azr.oversight.review import ReviewQueue
 from azr.selfplay.config import SamplingSettings, SelfPlayConfig
 from azr.selfplay.outcomes import Attempt, Proposal
-from azr.selfplay.reward_mix import PROPOSE, SOLVE, Graded, RewardMix
 from azr.selfplay.records import attempt_payload, proposal_payload, task_payload
+from azr.selfplay.review_items import StepFlags, queue_step_items
+from azr.selfplay.reward_mix import PROPOSE, SOLVE, Graded, RewardMix
 from azr.selfplay.rewards import solve_rate
 from azr.selfplay.timing import PhaseTimer
 from azr.selfplay.verifier_faults import JUDGED_PURPOSES, VerifierFaults
-from azr.oversight import Action, OversightHub
 from azr.tasks.base import (
     REWARD_MALFORMED,
     ParsedAnswer,
@@ -89,6 +91,11 @@ class SelfPlayLoop:
         self.generated_tokens = 0
         self.reward_mix = RewardMix(config.rewards)
         self.faults = VerifierFaults(config.verifier_faults)
+        # Human review: the queue and its vetoes come back from the ledger, so a resumed run
+        # keeps out every task a person vetoed, even one its checkpoint still holds.
+        self.review = ReviewQueue.from_ledger(hub.config.review, ledger, ledger.run_dir, active=hub.config.enabled)
+        self.review.apply_vetoes(buffers)
+        self.flags = StepFlags()
 
     # -- seeding -------------------------------------------------------------------------
 
@@ -98,11 +105,12 @@ class SelfPlayLoop:
         Returns the number of valid tasks added. Everything proposed is recorded under
         step 0, so a run that fails to seed still shows why.
         """
+        self.flags = StepFlags()
         seeds = [seed for task_type in self.task_types for seed in task_type.seed_tasks(SEED_TASK)]
         for seed in seeds:
             self.buffers.buffer(seed.task_type).add(seed, {"step": 0, "origin": "seed"})
         target = self.config.seed_tasks_per_type
-        joined: list[Task] = []
+        joined: list[Proposal] = []
         proposals: list[Proposal] = []
         for round_no in range(self.config.max_seeding_rounds):
             lacking = [t for t in self.task_types if len(self.buffers.buffer(t.name)) < target]
@@ -115,16 +123,17 @@ class SelfPlayLoop:
                 task = proposal.verdict.task
                 if proposal.verdict.valid and task is not None:
                     if self.buffers.buffer(task.task_type).add(task, {"step": 0, "origin": "seeding"}):
-                        joined.append(task)
+                        joined.append(proposal)
+        queue_step_items(self.review, 0, proposals, [], joined, self.flags, self._reasoning)
         with self.ledger.step(0) as tx:
             for seed in seeds:
                 tx.append("task", task_payload(seed, 0, None, origin="seed"))
             for proposal in proposals:
                 tx.append("proposal", proposal_payload(proposal, phase="seeding"))
-            for kind, payload in self.hub.drain_records():
+            for kind, payload in [*self.hub.drain_records(), *self.review.drain_records()]:
                 tx.append(kind, payload)
-            for task in joined:
-                tx.append("task", task_payload(task, 0, None, origin="seeding"))
+            for proposal in joined:
+                tx.append("task", task_payload(proposal.verdict.task, 0, None, origin="seeding"))
             tx.append("seeding", {"added": len(joined), "buffers": self.buffer_sizes()})
         return len(joined)
 
@@ -134,6 +143,9 @@ class SelfPlayLoop:
         self.timer.reset()
         self.generated_tokens = 0
         started = time.perf_counter()
+        self.flags = StepFlags()
+        with self.timer.phase("oversight"):
+            self.review.ingest(self.buffers)
 
         proposals = self._propose(self.task_types)
         valid = [p for p in proposals if p.verdict.valid and p.verdict.task is not None]
@@ -160,7 +172,9 @@ class SelfPlayLoop:
         joining = self._joining(proposals)
         metrics = self._metrics(proposals, attempts, samples, stats, joining)
         with self.timer.phase("oversight"):
-            action = self.hub.end_step(step, metrics)
+            queue_step_items(self.review, step, proposals, attempts, joining, self.flags, self._reasoning)
+            metrics.update(self.review.metrics())
+            action = self.review.end_step(step, self.hub.end_step(step, metrics))
         metrics.update(self.timer.summary(time.perf_counter() - started))
         with self.timer.phase("ledger"):
             self._record(step, joining, trained, stats.advantages, tripwire_attempts, metrics)
@@ -179,13 +193,18 @@ class SelfPlayLoop:
                 verdict, parsed = proposal.verdict, proposal.verdict.proposal
                 if parsed.malformed or parsed.program is None:
                     continue
-                self.hub.review_validation(proposal.request.task_type, parsed.program, verdict.results,
-                                           verdict.valid, verdict.reason)
+                self.flags.note(proposal, self.hub.review_validation(
+                    proposal.request.task_type, parsed.program, verdict.results, verdict.valid, verdict.reason))
                 if not verdict.valid:
                     continue
-                reasoning = self._type(proposal.request.task_type).reply.reasoning(proposal.rollout.text)
+                if verdict.task is not None and self.review.is_vetoed(verdict.task.key()):
+                    proposal.verdict = ProposalVerdict(parsed, False, "vetoed by a human reviewer earlier in this run",
+                                                       None, REWARD_MALFORMED, verdict.results)
+                    continue
+                reasoning = self._reasoning(proposal.request.task_type, proposal.rollout.text)
                 decision = self.hub.review_proposal(proposal.request.task_type, parsed.program, parsed.inputs,
                                                     parsed.message, reasoning=reasoning)
+                self.flags.note(proposal, decision, verdict.task)
                 if decision.verdict == "veto":
                     proposal.verdict = ProposalVerdict(parsed, False, f"vetoed by oversight: {decision.reason}",
                                                        None, REWARD_MALFORMED, verdict.results)
@@ -200,9 +219,11 @@ class SelfPlayLoop:
             )
             for item, decision in zip(graded, decisions):
                 item.penalty = decision.reward_penalty
+                self.flags.note(item, decision)
             for attempt in attempts:
-                self.hub.review_attempt(attempt.task.task_type, attempt.answer.value or "", attempt.verdict.results,
-                                        attempt.verdict.correct, attempt.verdict.reward)
+                self.flags.note(attempt, self.hub.review_attempt(
+                    attempt.task.task_type, attempt.answer.value or "", attempt.verdict.results,
+                    attempt.verdict.correct, attempt.verdict.reward))
 
     def _mix_rewards(self, proposals: list[Proposal], attempts: list[Attempt]) -> None:
         """Score every trained rollout with the configured reward terms (the task reward by default)."""
@@ -239,6 +260,9 @@ class SelfPlayLoop:
                               reward=0.0)
             attempts.append(Attempt(task, rollout, answer, verdict, purpose="tripwire" + ("_alert" if alarmed else "")))
         return attempts
+
+    def _reasoning(self, type_name: str, completion: str) -> str:
+        return self._type(type_name).reply.reasoning(completion)
 
     def _type(self, name: str) -> TaskType:
         if name not in self.types:
@@ -382,7 +406,7 @@ class SelfPlayLoop:
         for proposal in proposals:
             task = proposal.verdict.task
             if proposal.verdict.valid and task is not None and task.key() not in joining:
-                if task.key() not in self.buffers.buffer(task.task_type):
+                if self.buffers.buffer(task.task_type).admits(task.key()):
                     joining[task.key()] = proposal
         return list(joining.values())
 
@@ -479,6 +503,6 @@ class SelfPlayLoop:
                 tx.append("attempt", attempt_payload(attempt))
             for proposal in joining:
                 tx.append("task", task_payload(proposal.verdict.task, step, proposal.solve_rate, origin="proposal"))
-            for kind, payload in self.hub.drain_records():
+            for kind, payload in [*self.hub.drain_records(), *self.review.drain_records()]:
                 tx.append(kind, payload)
             tx.append("step_metrics", metrics)
