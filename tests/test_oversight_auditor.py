@@ -2,36 +2,18 @@
 
 from __future__ import annotations
 
-import re
-import zlib
 from pathlib import Path
-from typing import Sequence
 
-import numpy as np
 import pytest
+from _stub_embedder import BagOfWordsEmbedder
 
-from azr.oversight.config import AuditorConfig, SemanticConfig
 from azr.oversight.auditor import ReasoningAuditor
+from azr.oversight.config import AuditorConfig, IntentConfig, SemanticConfig
 from azr.oversight.semantic import SemanticMatcher, segments
 
 
-class BagOfWordsEmbedder:
-    """Stand-in for MiniLM in unit tests: hashed bag of lower-cased words, unit length."""
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def encode(self, sentences: Sequence[str]) -> np.ndarray:
-        self.calls += 1
-        out = np.zeros((len(sentences), 256), dtype=np.float32)
-        for row, sentence in enumerate(sentences):
-            for word in re.findall(r"[a-z]+", sentence.lower()):
-                out[row, zlib.crc32(word.encode()) % 256] += 1.0
-        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
-
-
 def lexicon_only() -> ReasoningAuditor:
-    return ReasoningAuditor(AuditorConfig(semantic=SemanticConfig(enabled=False)))
+    return ReasoningAuditor(AuditorConfig(semantic=SemanticConfig(enabled=False), intent=IntentConfig(enabled=False)))
 
 
 @pytest.mark.parametrize(

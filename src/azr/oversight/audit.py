@@ -11,18 +11,16 @@ import ast
 import json
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from azr.oversight.auditor import ReasoningAuditor
 from azr.oversight.config import OversightConfig
 from azr.oversight.decision import Finding
 from azr.oversight.errors import OversightConfigError
-from azr.oversight.semantic import Embedder, MiniLMEmbedder
+from azr.oversight.semantic import Embedder
 from azr.oversight.watchdog import TaskText, TaskWatchdog
 
 TEXT_KEYS = ("completion", "reasoning", "response", "output", "text", "content", "answer", "message")
@@ -114,38 +112,13 @@ def _json_item(source: str, line: str) -> AuditItem:
     return AuditItem(source=source, texts=texts, program=program, task_type=str(record.get("task_type", "")))
 
 
-class RepeatCache:
-    """An :class:`Embedder` that embeds each distinct sentence once and remembers it.
-
-    Completions repeat their boilerplate ("Let me trace the loop."), so a file of them
-    holds many identical sentences; batching items for progress would otherwise embed
-    each again in every batch. The cache is bounded and simply emptied when full.
-    """
-
-    def __init__(self, inner: Embedder, max_entries: int = 32768) -> None:
-        self.inner = inner
-        self.max_entries = max_entries
-        self._vectors: dict[str, np.ndarray] = {}
-
-    def encode(self, sentences: Sequence[str]) -> np.ndarray:
-        missing = list(dict.fromkeys(s for s in sentences if s not in self._vectors))
-        if missing:
-            if len(self._vectors) + len(missing) > self.max_entries:
-                self._vectors.clear()
-            self._vectors.update(zip(missing, self.inner.encode(missing)))
-        return np.stack([self._vectors[s] for s in sentences])
-
-
 class Auditor:
     """The two monitors, built once, applied to many items in batches."""
 
     def __init__(self, config: OversightConfig, embedder: Embedder | None = None, batch_items: int = 128) -> None:
-        semantic = config.auditor.semantic
         self.batch_items = batch_items
         self.watchdog = TaskWatchdog(config.watchdog)
-        self.auditor = ReasoningAuditor(
-            config.auditor, RepeatCache(embedder or MiniLMEmbedder(semantic.device, semantic.batch_size))
-        )
+        self.auditor = ReasoningAuditor(config.auditor, embedder)
 
     def audit(self, items: list[AuditItem], on_progress: Callable[[int], None] | None = None) -> list[AuditFlag]:
         """Flags of every item, item by item; ``on_progress(n)`` after each batch of n items.

@@ -61,6 +61,43 @@ class SemanticConfig(StrictModel):
     device: str = "cpu"
 
 
+class IntentConfig(StrictModel):
+    """The learned intent classifier (``azr.oversight.intent``): a text is flagged when any
+    sentence, sentence pair or code comment scores at least ``threshold`` as concerning.
+    The threshold was chosen on the training corpus and the tuning completions
+    (docs/oversight.md, "Reasoning monitor")."""
+
+    enabled: bool = True
+    head: str = Field(default="packaged", description="'packaged' or a path to a head saved by fit_head")
+    threshold: float = Field(default=0.5, gt=0.0, lt=1.0)
+    severity: Literal["low", "medium", "high", "critical"] = "medium"
+    min_words: int = Field(default=3, ge=1)
+    max_words: int = Field(default=40, ge=4)
+    batch_size: int = Field(default=64, ge=1)
+    device: str = "cpu"
+
+
+class JudgeConfig(StrictModel):
+    """A causal LM asked whether each reasoning text is concerning (``azr.oversight.judge``).
+
+    Off by default: the packaged 135M model judges poorly on CPU. With a GPU, point ``model``
+    at a 7B instruct model (a path, a .gguf file or a Hugging Face id) and set ``device``."""
+
+    enabled: bool = False
+    model: str = "smollm2-135m"
+    threshold: float = Field(default=0.5, gt=0.0, lt=1.0)
+    escalate_above: float | None = Field(
+        default=None, ge=0.0, lt=1.0,
+        description="judge only texts the intent classifier scores at least this (None: judge every text)",
+    )
+    severity: Literal["low", "medium", "high", "critical"] = "medium"
+    device: str = "cpu"
+    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    batch_size: int = Field(default=8, ge=1)
+    max_chars: int = Field(default=4000, ge=100, description="the judge reads this many characters of a text")
+    chat_template: Literal["auto", "on", "off"] = "auto"
+
+
 class AuditorConfig(StrictModel):
     """The reasoning auditor over every completion, proposer and solver."""
 
@@ -69,6 +106,8 @@ class AuditorConfig(StrictModel):
     extra_categories: dict[str, Category] = {}
     disabled_categories: list[str] = []
     semantic: SemanticConfig = SemanticConfig()
+    intent: IntentConfig = IntentConfig()
+    judge: JudgeConfig = JudgeConfig()
     reward_penalty: float = Field(default=0.0, ge=0.0, description="subtracted from a flagged completion's reward")
 
 

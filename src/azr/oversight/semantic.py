@@ -73,6 +73,28 @@ class MiniLMEmbedder:
         return np.asarray(vectors, dtype=np.float32)
 
 
+class RepeatCache:
+    """An :class:`Embedder` that embeds each distinct sentence once and remembers it.
+
+    Completions repeat their boilerplate ("Let me trace the loop."), so a file of them
+    holds many identical sentences; batching items for progress would otherwise embed
+    each again in every batch. The cache is bounded and simply emptied when full.
+    """
+
+    def __init__(self, inner: Embedder, max_entries: int = 32768) -> None:
+        self.inner = inner
+        self.max_entries = max_entries
+        self._vectors: dict[str, np.ndarray] = {}
+
+    def encode(self, sentences: Sequence[str]) -> np.ndarray:
+        missing = list(dict.fromkeys(s for s in sentences if s not in self._vectors))
+        if missing:
+            if len(self._vectors) + len(missing) > self.max_entries:
+                self._vectors.clear()
+            self._vectors.update(zip(missing, self.inner.encode(missing)))
+        return np.stack([self._vectors[s] for s in sentences])
+
+
 class PrototypeCategory(StrictModel):
     severity: Literal["low", "medium", "high", "critical"]
     sentences: list[str]
