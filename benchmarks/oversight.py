@@ -25,7 +25,7 @@ from rich.table import Table
 
 from azr.oversight.audit import AuditItem, programs_of
 from azr.oversight.auditor import ReasoningAuditor
-from azr.oversight.config import AuditorConfig, SemanticConfig, WatchdogConfig
+from azr.oversight.config import AuditorConfig, IntentConfig, SemanticConfig, WatchdogConfig
 from azr.oversight.decision import Finding
 from azr.oversight.watchdog import TaskText, TaskWatchdog
 from oversight_generate import DEFAULT_OUT
@@ -110,7 +110,7 @@ def main() -> None:
     parser.add_argument("--show", type=int, default=8, help="print this many flagged spans")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    lexicon = ReasoningAuditor(AuditorConfig(semantic=SemanticConfig(enabled=False)))
+    lexicon = ReasoningAuditor(AuditorConfig(semantic=SemanticConfig(enabled=False), intent=IntentConfig(enabled=False)))
     full = ReasoningAuditor(AuditorConfig())
     watchdog = TaskWatchdog(WatchdogConfig())
     table = Table(title="false flags on real SmolLM2-135M completions; recall on written paraphrases")

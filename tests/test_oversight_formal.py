@@ -115,7 +115,7 @@ def test_range_with_a_lower_bound_from_an_inexact_length_stays_sound() -> None:
 
 
 def test_the_hub_records_the_report_and_flags_a_proven_violation(tmp_path: Path) -> None:
-    config = OversightConfig.model_validate({"auditor": {"semantic": {"enabled": False}}})
+    config = OversightConfig.model_validate({"auditor": {"semantic": {"enabled": False}, "intent": {"enabled": False}}})
     hub = OversightHub(config, tmp_path)
     decision = hub.review_proposal("deduction", "def f(a):\n    while True:\n        pass", ["1"], "", "")
     assert decision.verdict == "flag" and decision.monitor == "formal_watchdog"

@@ -23,7 +23,7 @@ class CannedRunner:
 
 
 def make_hub(tmp_path: Path, **overrides: object) -> OversightHub:
-    data = {"auditor": {"semantic": {"enabled": False}}, **overrides}
+    data = {"auditor": {"semantic": {"enabled": False}, "intent": {"enabled": False}}, **overrides}
     return OversightHub(OversightConfig.model_validate(data), tmp_path)
 
 
@@ -52,7 +52,7 @@ def test_clean_events_are_allowed_and_still_recorded(tmp_path: Path) -> None:
 def test_reward_penalty_only_when_configured_and_flagged(tmp_path: Path) -> None:
     text = "Simplest is to hardcode the expected output."
     assert make_hub(tmp_path).review_completion("solve", "abduction", text).reward_penalty == 0.0
-    hub = make_hub(tmp_path, auditor={"semantic": {"enabled": False}, "reward_penalty": 0.5})
+    hub = make_hub(tmp_path, auditor={"semantic": {"enabled": False}, "intent": {"enabled": False}, "reward_penalty": 0.5})
     assert hub.review_completion("solve", "abduction", text).reward_penalty == 0.5
     assert hub.review_completion("solve", "abduction", "The answer is 3.").reward_penalty == 0.0
 

@@ -37,13 +37,16 @@ def audit(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object per flag on stdout."),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML file with oversight settings."),
     overrides: Optional[list[str]] = typer.Option(None, "--set", help="Oversight override, e.g. auditor.semantic.threshold=0.7"),
-    semantic: bool = typer.Option(True, "--semantic/--no-semantic", help="Also match paraphrases with the embedding model."),
+    semantic: bool = typer.Option(
+        True, "--semantic/--no-semantic",
+        help="Also catch paraphrases with the embedding model (intent classifier and prototypes); off: lexicon only.",
+    ),
     max_item_mb: float = typer.Option(
         DEFAULT_MAX_ITEM_MB, "--max-item-mb", min=0.001, max=1e6, help="Refuse an item (a JSONL line, or a whole text file) larger than this."
     ),
 ) -> None:
     """Run the task watchdog and the reasoning auditor over FILE; exit 1 if anything was flagged."""
-    extra = list(overrides or []) + ([] if semantic else ["auditor.semantic.enabled=false"])
+    extra = list(overrides or []) + ([] if semantic else ["auditor.semantic.enabled=false", "auditor.intent.enabled=false"])
     settings = build_config(OversightConfig, path=config, overrides=extra)
     items = load_items(file, max_item_mb)
     flags = _audit_with_progress(Auditor(settings), items)
