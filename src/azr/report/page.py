@@ -2,6 +2,8 @@
 
 The report inlines Plotly.js and the views, so the file opens offline with nothing beside
 it; the dashboard links Plotly.js from its own server and fetches the views as they change.
+Only the dashboard's page carries the review queue (``review.js``): a static file has no
+server to take a decision.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from typing import Any
 from azr.report.views import Views
 
 PLOTLY_URL = "/plotly.min.js"
+REVIEW_URL = "/review.json"
+DECISION_URL = "/review/decision"
 
 
 @lru_cache(maxsize=1)
@@ -34,7 +38,7 @@ def script_json(value: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def _fill(title: str, plotly_tag: str, config: dict[str, Any], views_json: str) -> str:
+def _fill(title: str, plotly_tag: str, config: dict[str, Any], views_json: str, review_js: str = "") -> str:
     parts = {
         "<!--AZR:TITLE-->": title.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"),
         "<!--AZR:STYLE-->": _asset("style.css"),
@@ -42,6 +46,7 @@ def _fill(title: str, plotly_tag: str, config: dict[str, Any], views_json: str) 
         "<!--AZR:APP-->": _asset("app.js"),
         "<!--AZR:PLOTLY-->": plotly_tag,
         "<!--AZR:VIEWS-->": views_json,
+        "<!--AZR:REVIEW-->": review_js,
     }
     page = _asset("page.html")
     for marker, text in parts.items():
@@ -58,5 +63,6 @@ def static_page(views: Views) -> str:
 
 def live_page(title: str, interval_ms: int) -> str:
     """The dashboard's page: it polls the server and redraws when the ledger grows."""
-    config = {"live": True, "interval_ms": interval_ms, "views_url": "/views.json", "version_url": "/version.json"}
-    return _fill(title, f'<script src="{PLOTLY_URL}"></script>', config, "")
+    config = {"live": True, "interval_ms": interval_ms, "views_url": "/views.json", "version_url": "/version.json",
+              "review_url": REVIEW_URL, "decision_url": DECISION_URL}
+    return _fill(title, f'<script src="{PLOTLY_URL}"></script>', config, "", _asset("review.js"))
