@@ -300,10 +300,11 @@ class ReviewQueue:
             return
         item.decided = True
         payload = {**decision.to_dict(), **where, "status": "accepted", "task_key": item.task_key}
+        if decision.decision == "veto":
+            self._vetoes += 1
         if decision.decision == "veto" and item.task_key is not None:
             self.vetoed.add(item.task_key)
             payload["removed_from"] = buffers.block(item.task_key)
-            self._vetoes += 1
             log.warning("review item %s vetoed by %s: task %s removed from the buffers (%s)", decision.item_id,
                         decision.reviewer, item.task_key[:12], decision.reason)
         self._records.append((DECISION_KIND, payload))
@@ -327,7 +328,7 @@ class ReviewQueue:
         return pause
 
     def metrics(self) -> dict[str, float]:
-        """``review/queued`` and ``review/vetoed`` this step, ``review/backlog`` now."""
+        """``review/queued`` and ``review/vetoed`` (vetoes recorded) this step, ``review/backlog`` now."""
         return {"review/queued": float(self._queued), "review/backlog": float(self.backlog),
                 "review/vetoed": float(self._vetoes)}
 
