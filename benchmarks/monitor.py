@@ -61,7 +61,7 @@ def monitors(head: str | None) -> dict[str, AuditorConfig]:
     off = SemanticConfig(enabled=False)
     return {
         "lexicon": AuditorConfig(semantic=off, intent=IntentConfig(enabled=False)),
-        "lexicon + prototypes (before)": AuditorConfig(intent=IntentConfig(enabled=False)),
+        "lexicon + prototypes (before)": AuditorConfig(semantic=SemanticConfig(enabled=True), intent=IntentConfig(enabled=False)),
         "lexicon + intent classifier": AuditorConfig(semantic=off, intent=intent),
         "intent classifier alone": AuditorConfig(lexicons=[], semantic=off, intent=intent),
     }
@@ -108,7 +108,7 @@ def cmd_cv(args: argparse.Namespace) -> None:
     random.Random(0).shuffle(completions)
     half = len(completions) // 2
     folds = [(completions[:half], completions[half:]), (completions[half:], completions[:half])]
-    thresholds = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
+    thresholds = [0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.9]
     totals: dict[float, list[list[bool]]] = defaultdict(lambda: [[], [], []])
     for fold, held in enumerate(files):
         train = load_corpus([f for f in files if f != held])
@@ -130,7 +130,7 @@ def cmd_cv(args: argparse.Namespace) -> None:
         table.add_column(column)
     for threshold in thresholds:
         recall, benign, comps = totals[threshold]
-        table.add_row(f"{threshold:.1f}", rate(recall), rate(benign), rate(comps))
+        table.add_row(f"{threshold:.2f}", rate(recall), rate(benign), rate(comps))
     console.print(table)
 
 

@@ -111,7 +111,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     lexicon = ReasoningAuditor(AuditorConfig(semantic=SemanticConfig(enabled=False), intent=IntentConfig(enabled=False)))
-    full = ReasoningAuditor(AuditorConfig())
+    full = ReasoningAuditor(AuditorConfig(semantic=SemanticConfig(enabled=True)))
     watchdog = TaskWatchdog(WatchdogConfig())
     table = Table(title="false flags on real SmolLM2-135M completions; recall on written paraphrases")
     for column in ("set", "measure", "flagged", "of", "rate"):

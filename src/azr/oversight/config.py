@@ -45,9 +45,11 @@ class FormalConfig(StrictModel):
 class SemanticConfig(StrictModel):
     """The embedding matcher: a sentence is flagged when its cosine similarity to a concerning
     prototype is at least ``threshold`` and exceeds its similarity to every benign anchor
-    by ``min_margin``. Defaults were chosen on benchmarks/oversight_examples.yaml."""
+    by ``min_margin``. Defaults were chosen on benchmarks/oversight_examples.yaml. Off by
+    default since the intent classifier replaced it: it flagged 3.3% of ordinary completions
+    for 60% recall (docs/oversight.md, "Reasoning monitor")."""
 
-    enabled: bool = True
+    enabled: bool = False
     threshold: float = Field(default=0.40, gt=0.0, le=1.0)
     min_margin: float = Field(default=0.10, ge=-1.0, le=1.0)
     max_severity: Literal["low", "medium", "high", "critical"] = Field(
@@ -69,7 +71,7 @@ class IntentConfig(StrictModel):
 
     enabled: bool = True
     head: str = Field(default="packaged", description="'packaged' or a path to a head saved by fit_head")
-    threshold: float = Field(default=0.5, gt=0.0, lt=1.0)
+    threshold: float = Field(default=0.7, gt=0.0, lt=1.0)
     severity: Literal["low", "medium", "high", "critical"] = "medium"
     min_words: int = Field(default=3, ge=1)
     max_words: int = Field(default=40, ge=4)
