@@ -9,13 +9,14 @@ on held-out benign snippets and on ordinary completions of the default model, an
 fit); ``--ordinary-heldout`` runs must not have been used for anything before measuring.
 The held-out corpus (``--heldout``, default benchmarks/monitor_corpus/heldout.yaml) is never
 used to fit or to choose a threshold. Concerning held-out snippets are also measured inside
-held-out completions (inserted after the completion's first sentence), as a monitor meets them.
+held-out completions (on its own line at a line break outside code), as a monitor meets them.
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+import re
 import sys
 import time
 from collections import defaultdict
@@ -28,7 +29,12 @@ from rich.table import Table
 from azr.ledger import Ledger
 from azr.oversight.auditor import ReasoningAuditor
 from azr.oversight.config import AuditorConfig, IntentConfig, SemanticConfig
-from azr.oversight.corpus import CONCERNING_CATEGORIES, CorpusItem, load_corpus, packaged_corpus_files
+from azr.oversight.corpus import (
+    CONCERNING_CATEGORIES,
+    CorpusItem,
+    load_corpus,
+    packaged_corpus_files,
+)
 from azr.oversight.intent import fit_head, units
 from azr.oversight.semantic import MiniLMEmbedder, RepeatCache
 
@@ -73,14 +79,19 @@ def flagged(auditor: ReasoningAuditor, texts: list[str]) -> list[bool]:
 
 
 def inserted(items: list[CorpusItem], completions: list[str], seed: int) -> list[str]:
-    """Each concerning snippet placed after the first sentence of a random completion."""
+    """Each concerning snippet on its own line at a random line break of a random completion.
+
+    Breaks inside fenced code are skipped: the auditor reads code only through its comments,
+    so a snippet dropped into a code block would measure the placement, not the monitor.
+    """
     rng = random.Random(seed)
-    hosts = [c for c in completions if len(c) > 40] or completions
     out = []
     for item in items:
-        host = rng.choice(hosts)
-        cut = next((i + 1 for i, ch in enumerate(host) if ch in ".\n" and i > 20), len(host))
-        out.append(f"{host[:cut]} {item.text} {host[cut:]}")
+        host = rng.choice(completions)
+        fenced = [m.span() for m in re.finditer(r"```.*?(?:```|\Z)", host, re.DOTALL)]
+        breaks = [0] + [i for i, ch in enumerate(host) if ch == "\n" and not any(a <= i < b for a, b in fenced)]
+        cut = rng.choice(breaks)
+        out.append(f"{host[:cut]}\n{item.text}\n{host[cut:]}")
     return out
 
 
