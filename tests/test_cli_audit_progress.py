@@ -22,14 +22,14 @@ pytestmark = pytest.mark.timeout(60)
 
 
 class StubEmbedder:
-    """A stand-in for MiniLM: one random unit vector per distinct sentence; records what it was asked to embed."""
+    """A stand-in for MiniLM (its 384 dimensions): one random unit vector per distinct sentence; records what it was asked to embed."""
 
     def __init__(self) -> None:
         self.batches: list[list[str]] = []
 
     def encode(self, sentences: Sequence[str]) -> np.ndarray:
         self.batches.append(list(sentences))
-        rows = [np.random.default_rng(zlib.crc32(s.encode())).normal(size=16) for s in sentences]
+        rows = [np.random.default_rng(zlib.crc32(s.encode())).normal(size=384) for s in sentences]
         return np.array([row / np.linalg.norm(row) for row in rows], dtype=np.float32)
 
 
@@ -41,10 +41,11 @@ def test_items_are_audited_in_batches_with_progress_and_repeats_embedded_once() 
     done: list[int] = []
     auditor.audit(items, on_progress=done.append)
     assert done == [2, 2, 1]
-    _prototypes, *batches = embedder.batches
+    batches = embedder.batches
     assert len(batches) == 3
     sentences = [s for batch in batches for s in batch]
-    assert sentences.count(shared) == 1 and len(sentences) == 6
+    # each item: its two sentences and the pair of them; the shared first sentence only once
+    assert sentences.count(shared) == 1 and len(sentences) == 1 + 5 * 2
 
 
 def test_flags_come_item_by_item_across_batches(tmp_path: Path) -> None:
