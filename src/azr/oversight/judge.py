@@ -9,6 +9,8 @@ judges poorly (docs/oversight.md), which is why the judge is off by default.
 
 With ``escalate_above`` set, only texts the intent classifier already finds somewhat
 suspicious reach the judge, which keeps a large judge's cost to a few texts per step.
+torch is imported inside the methods: the auditor imports this module, and the CLI must
+start without loading torch.
 """
 
 from __future__ import annotations
@@ -16,8 +18,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from typing import Any
-
-import torch
 
 from azr.oversight.config import JudgeConfig
 from azr.oversight.decision import Finding, Span
@@ -51,6 +51,8 @@ class LMJudge:
 
             log.info("loading %s as the reasoning monitor's judge", config.model)
             loaded = load_model(config.model)
+        import torch
+
         self.tokenizer = loaded.tokenizer
         self.model = loaded.model.to(device=config.device, dtype=getattr(torch, config.dtype)).eval()
         self.yes_ids = _first_token_ids(self.tokenizer, _YES)
@@ -69,14 +71,16 @@ class LMJudge:
             )
         return question + "\nAnswer:"
 
-    @torch.no_grad()
     def scores(self, texts: Sequence[str]) -> list[float]:
         """P(yes) among {yes, no} for each text, batched, left-padded so the last position is the answer."""
+        import torch
+
         out: list[float] = []
         for first in range(0, len(texts), self.config.batch_size):
             prompts = [self.prompt(t) for t in texts[first:first + self.config.batch_size]]
             encoded = _left_padded(self.tokenizer, prompts, self.config.device)
-            logits = self.model(**encoded).logits[:, -1, :].float()
+            with torch.no_grad():
+                logits = self.model(**encoded).logits[:, -1, :].float()
             yes = torch.logsumexp(logits[:, self.yes_ids], dim=-1)
             no = torch.logsumexp(logits[:, self.no_ids], dim=-1)
             out.extend(torch.sigmoid(yes - no).tolist())
@@ -105,7 +109,9 @@ def _first_token_ids(tokenizer: Any, words: Sequence[str]) -> list[int]:
     return sorted(ids - {tokenizer.unk_token_id})
 
 
-def _left_padded(tokenizer: Any, prompts: list[str], device: str) -> dict[str, torch.Tensor]:
+def _left_padded(tokenizer: Any, prompts: list[str], device: str) -> dict[str, Any]:
+    import torch
+
     rows = [tokenizer.encode(p, add_special_tokens=False) for p in prompts]
     width = max(len(r) for r in rows)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (tokenizer.eos_token_id or 0)
