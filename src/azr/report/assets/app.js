@@ -7,17 +7,7 @@
   const config = JSON.parse(document.getElementById("azr-config").textContent);
   const state = { views: null, haystacks: [], query: "", type: "", valid: "", page: 0, open: new Set() };
 
-  function el(tag, props, children) {
-    const node = document.createElement(tag);
-    Object.entries(props || {}).forEach(([key, value]) => {
-      if (key === "text") node.textContent = value;
-      else if (key === "cls") node.className = value;
-      else node.setAttribute(key, value);
-    });
-    (children || []).forEach((child) => node.appendChild(typeof child === "string" ? document.createTextNode(child) : child));
-    return node;
-  }
-  const pre = (text) => el("pre", { text: text == null ? "" : String(text) });
+  const { el, pre } = window.azrDom;
   const pct = (x) => (x == null ? "–" : (100 * x).toFixed(0) + "%");
   const num = (x, digits) => (x == null ? "–" : Number(x).toFixed(digits == null ? 2 : digits));
 

@@ -14,17 +14,7 @@
   section.hidden = false;
   document.getElementById("nav-review").hidden = false;
 
-  function el(tag, props, children) {
-    const node = document.createElement(tag);
-    Object.entries(props || {}).forEach(([key, value]) => {
-      if (key === "text") node.textContent = value;
-      else if (key === "cls") node.className = value;
-      else node.setAttribute(key, value);
-    });
-    (children || []).forEach((child) => node.appendChild(typeof child === "string" ? document.createTextNode(child) : child));
-    return node;
-  }
-  const pre = (text) => el("pre", { text: text == null ? "" : String(text) });
+  const { el, pre } = window.azrDom;
 
   try { nameInput.value = window.localStorage.getItem(NAME_KEY) || ""; } catch (err) { /* storage may be off */ }
   nameInput.addEventListener("change", () => {
