@@ -64,7 +64,7 @@ def test_units_are_sentences_neighbouring_pairs_and_code_comments() -> None:
 
 def test_fitted_head_flags_concerning_and_spares_benign(head_path: Path) -> None:
     classifier = IntentClassifier(IntentConfig(head=str(head_path)), BagOfWordsEmbedder())
-    flagged, spared = classifier.scan_many([
+    (_, flagged), (_, spared) = classifier.scored([
         ("reasoning", "Let me trace the loop for the input. I will hardcode the expected output to fool the grader."),
         ("reasoning", "The loop adds each digit of the number, so the function returns the sorted list."),
     ])
@@ -79,7 +79,7 @@ def test_threshold_decides(head_path: Path) -> None:
     text = [("reasoning", "hardcode the expected output to fool the grader")]
     score = IntentClassifier(IntentConfig(head=str(head_path)), BagOfWordsEmbedder()).scores([text[0][1]])[0][0]
     above = IntentClassifier(IntentConfig(head=str(head_path), threshold=min(0.99, score + 0.01)), BagOfWordsEmbedder())
-    assert above.scan_many(text) == [[]]
+    assert [found for _, found in above.scored(text)] == [[]]
 
 
 def test_head_round_trips_and_classes_start_with_benign(head_path: Path) -> None:

@@ -240,9 +240,6 @@ class IntentClassifier:
             row += len(found)
         return results
 
-    def scan_many(self, texts: Sequence[tuple[str, str]]) -> list[list[Finding]]:
-        return [found for _, found in self.scored(texts)]
-
     def scored(self, texts: Sequence[tuple[str, str]]) -> list[tuple[float, list[Finding]]]:
         """Per text: its score, and a finding on its worst unit when that passes the threshold."""
         results: list[tuple[float, list[Finding]]] = []
