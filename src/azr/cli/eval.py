@@ -10,7 +10,14 @@ from types import FrameType
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from azr.cli.console import console
 from azr.errors import AzrError
@@ -20,7 +27,13 @@ from azr.eval.data import resolve_data_dir
 from azr.eval.errors import EvalError
 from azr.eval.ledger_rows import write_eval_rows
 from azr.eval.models import ModelChoice, choose_model, load_engine
-from azr.eval.results import EvalReport, compare_table, load_report, report_table, save_report
+from azr.eval.results import (
+    EvalReport,
+    compare_table,
+    load_report,
+    report_table,
+    save_report,
+)
 from azr.eval.runner import BenchSet, EvalSettings, evaluate, load_sets
 
 # Code benchmarks run the reference and the candidate on up to ~1,000 inputs in one child:
@@ -46,6 +59,9 @@ def eval_command(
     ),
     dtype: str = typer.Option("auto", "--dtype", help="auto, float32 or bfloat16."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, ..."),
+    rollout: str = typer.Option(
+        "transformers", "--rollout", help="What generates: transformers, or vllm (needs pip install 'azr[vllm]')."
+    ),
     ledger: bool = typer.Option(True, "--ledger/--no-ledger", help="Write 'eval' rows to the run's ledger for a run checkpoint."),
     compare: tuple[Path, Path] | None = typer.Option(None, "--compare", help="Show two result JSON files A B side by side and exit."),
 ) -> None:
@@ -59,7 +75,8 @@ def eval_command(
     sets = load_sets(select(bench), resolve_data_dir(data_dir), limit)
     settings = EvalSettings(limit=limit, samples=samples, temperature=temperature, max_new_tokens=max_new_tokens)
     result_path = output or choice.default_output()
-    report = _run(choice, sets, settings, batch_size, result_path, chat_template, dtype, device)
+    engine_options = {"chat_template": chat_template, "dtype": dtype, "device": device, "rollout": rollout}
+    report = _run(choice, sets, settings, batch_size, result_path, engine_options)
     previous = load_report(result_path) if result_path.exists() else None
     save_report(report.merged_into(previous), result_path)
     out.print(report_table(report))
@@ -78,14 +95,12 @@ def _run(
     settings: EvalSettings,
     batch_size: int | None,
     result_path: Path,
-    chat_template: str,
-    dtype: str,
-    device: str,
+    engine_options: dict[str, str],
 ) -> EvalReport:
     from azr.executor import Executor, ExecutorConfig
 
     console.print(f"loading {choice.label} ...")
-    engine = load_engine(choice, chat_template, dtype, device)
+    engine = load_engine(choice, engine_options)
     # A GPU finishes a batch of 64 about as fast as one of 8; a CPU's time grows with the batch.
     settings = settings.model_copy(update={"batch_size": batch_size or (64 if engine.device.type == "cuda" else 8)})
     cache = ItemCache(_cache_path(result_path))

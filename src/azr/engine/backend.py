@@ -33,3 +33,8 @@ class RolloutBackend(Protocol):
     def sync_weights(self, policy: torch.nn.Module) -> None:
         """Take the trained policy's current weights before the next rollouts."""
         ...
+
+    def suspend(self) -> None:
+        """Free the accelerator memory the backend holds while an update runs; ``sync_weights`` or
+        ``generate`` brings it back."""
+        ...

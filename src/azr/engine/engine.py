@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import logging
+import time
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -17,7 +18,11 @@ import torch
 from transformers import PreTrainedModel
 
 from azr.engine.backend import RolloutBackend
-from azr.engine.checkpoint import load_trainer_state, restore_rng_state, save_trainer_state
+from azr.engine.checkpoint import (
+    load_trainer_state,
+    restore_rng_state,
+    save_trainer_state,
+)
 from azr.engine.config import EngineConfig
 from azr.engine.errors import PromptTooLongError, SampleError
 from azr.engine.hardware import resolve_device, resolve_dtype
@@ -49,9 +54,7 @@ class Engine:
         if config.lora is not None:
             model = add_lora(model, config.lora)
         self.policy: PreTrainedModel = model.to(self.device)
-        self.backend: RolloutBackend = TransformersBackend(
-            self._rollout_model(), self.tokenizer, config.rollout_batch_size or self._default_rollout_batch()
-        )
+        self.backend = self._make_backend()
         self.updater = PolicyUpdater(self.policy, config, self.device, self.dtype, self.tokenizer.pad_token_id)
         self.updates = 0
         log.info("engine ready: %s on %s in %s", self.source, self.device, self.dtype)
@@ -76,6 +79,16 @@ class Engine:
             engine = cls(load_directory(directory), config)
         engine._restore(state)
         return engine
+
+    def _make_backend(self) -> RolloutBackend:
+        if self.config.rollout == "vllm":
+            from azr.engine.vllm_backend import VLLMBackend
+
+            return VLLMBackend(self.policy, self.tokenizer, self.config.vllm, self.device, self.dtype,
+                               self.config.seed, self.config.cache_dir)
+        return TransformersBackend(
+            self._rollout_model(), self.tokenizer, self.config.rollout_batch_size or self._default_rollout_batch()
+        )
 
     def _default_rollout_batch(self) -> int:
         return 256 if self.device.type == "cuda" else 16
@@ -149,9 +162,12 @@ class Engine:
                 )
             if not sample.prompt_ids:
                 raise SampleError(f"sample {index} has an empty prompt; the first completion token needs a context")
+        self.backend.suspend()
         stats = self.updater.update(samples)
         self.updates += 1
+        started = time.perf_counter()
         self.backend.sync_weights(self.policy)
+        stats.weight_sync_seconds = time.perf_counter() - started
         return stats
 
     def save_checkpoint(self, directory: str | Path) -> Path:

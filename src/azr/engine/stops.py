@@ -6,6 +6,8 @@ from typing import Sequence
 
 from transformers import PreTrainedTokenizerBase
 
+from azr.engine.backend import Completion
+
 
 class StopStrings:
     """Finds the first stop string in a completion.
@@ -51,3 +53,14 @@ class StopStrings:
                 low = mid + 1
         text = self._decode(ids[:low])
         return low, text[: self._first_stop_end(text)]
+
+
+def finish_completion(
+    tokenizer: PreTrainedTokenizerBase, stops: StopStrings, tokens: list[int], logprobs: list[float], finish: str
+) -> Completion:
+    """The completion as every backend returns it: cut after its first stop string, if any."""
+    cut = stops.cut(tokens) if stops else None
+    if cut is not None:
+        keep, text = cut
+        return Completion(tokens[:keep], logprobs[:keep], text, "stop")
+    return Completion(tokens, logprobs, tokenizer.decode(tokens, skip_special_tokens=True), finish)

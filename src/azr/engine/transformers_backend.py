@@ -15,7 +15,7 @@ from transformers import DynamicCache, PreTrainedModel, PreTrainedTokenizerBase
 
 from azr.engine.backend import Completion
 from azr.engine.sampling import sample_tokens
-from azr.engine.stops import StopStrings
+from azr.engine.stops import StopStrings, finish_completion
 from azr.engine.types import SamplingParams
 
 # Drop finished rows from the batch (copying the KV cache) once this share of it is done.
@@ -38,6 +38,9 @@ class TransformersBackend:
     @property
     def device(self) -> torch.device:
         return next(self.model.parameters()).device
+
+    def suspend(self) -> None:
+        """Nothing to free: the rollout model is the policy or a small copy of it."""
 
     @torch.no_grad()
     def sync_weights(self, policy: torch.nn.Module) -> None:
@@ -135,14 +138,7 @@ class TransformersBackend:
                 use_cache=True,
             ).logits[:, -1]
             next_position = next_position + 1
-        return [self._finish(t, lp, f, stops) for t, lp, f in zip(tokens, logprobs, finish)]
-
-    def _finish(self, tokens: list[int], logprobs: list[float], finish: str, stops: StopStrings) -> Completion:
-        cut = stops.cut(tokens) if stops else None
-        if cut is not None:
-            keep, text = cut
-            return Completion(tokens[:keep], logprobs[:keep], text, "stop")
-        return Completion(tokens, logprobs, self.tokenizer.decode(tokens, skip_special_tokens=True), finish)
+        return [finish_completion(self.tokenizer, stops, t, lp, f) for t, lp, f in zip(tokens, logprobs, finish)]
 
 
 def _cache_kwarg(model: PreTrainedModel) -> str:

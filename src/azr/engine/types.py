@@ -94,3 +94,4 @@ class UpdateStats:
     optimizer_steps: int = 0
     sampler_logprob_gap: float = 0.0
     sampler_logprob_gap_max: float = 0.0
+    weight_sync_seconds: float = 0.0

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pydantic import ValidationError
+
 from azr.eval.errors import EvalError
 from azr.eval.ledger_rows import run_of_checkpoint
 
@@ -56,9 +58,13 @@ def choose_model(model: str | None, checkpoint: Path | None) -> ModelChoice:
     return ModelChoice(spec=str(path), label=label, key=f"{path}@{newest}", run_dir=run_dir, step=step)
 
 
-def load_engine(choice: ModelChoice, chat_template: str, dtype: str, device: str) -> "Engine":
-    """Load the model for generation (torch is imported only here)."""
+def load_engine(choice: ModelChoice, options: dict[str, str]) -> "Engine":
+    """Load the model for generation with engine settings (chat_template, dtype, device, rollout);
+    torch is imported only here."""
     from azr.engine import Engine, EngineConfig
 
-    config = EngineConfig(model=choice.spec, chat_template=chat_template, dtype=dtype, device=device)
+    try:
+        config = EngineConfig(model=choice.spec, **options)
+    except ValidationError as error:
+        raise EvalError(f"bad engine option: {error.errors()[0]['loc'][0]}: {error.errors()[0]['msg']}") from None
     return Engine.from_config(config)

@@ -457,7 +457,8 @@ class SelfPlayLoop:
         metrics["tokens/generated"] = float(self.generated_tokens)
         generate_s = self.timer.totals.get("generate", 0.0)
         metrics["tokens/per_s"] = self.generated_tokens / generate_s if generate_s > 0 else 0.0
-        for name in ("loss", "policy_loss", "kl", "entropy", "clip_fraction", "grad_norm"):
+        for name in ("loss", "policy_loss", "kl", "entropy", "clip_fraction", "grad_norm",
+                     "sampler_logprob_gap", "sampler_logprob_gap_max", "weight_sync_seconds"):
             metrics[f"update/{name}"] = float(getattr(stats, name))
         metrics["update/peak_memory_gib"] = stats.peak_memory_bytes / 2**30
         return metrics
