@@ -8,6 +8,12 @@
   each in a fresh process so peak memory is its own. On CPU peak memory is the process's
   peak resident size (model, optimizer state and all); on a GPU, peak allocated memory.
 
+- Backends (`--backends transformers,vllm`, run with `.venv-vllm/bin/python` from
+  `make setup-vllm`): each rollout backend in a fresh process of its own, for start-up,
+  tokens/s at equal work (end-of-text ignored), the weight-sync cost after an update, and
+  whole cpu-small self-play steps through `azr train` (unequal work: each backend samples
+  its own tokens, so the table gives the tokens generated beside the seconds).
+
 Run `flock /tmp/azr-heavy.lock .venv/bin/python benchmarks/engine.py` (flags shrink it:
 `--batches 1,8 --dtypes float32 --update-seqs 4 --update-len 256`).
 """
@@ -15,9 +21,14 @@ Run `flock /tmp/azr-heavy.lock .venv/bin/python benchmarks/engine.py` (flags shr
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
+import os
 import platform
 import random
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -201,6 +212,87 @@ def bench_update(args: argparse.Namespace) -> Table:
     return table
 
 
+def _backend_child(backend: str, args: argparse.Namespace, queue) -> None:
+    torch.set_num_threads(args.threads)
+    started = time.perf_counter()
+    engine = Engine.from_config(EngineConfig(rollout=backend, dtype="float32", device=args.device, seed=0))
+    result: dict[str, float] = {
+        "engine_s": time.perf_counter() - started,
+        "startup_s": getattr(engine.backend, "startup_seconds", 0.0),
+    }
+    engine.generate(PROMPTS[:2], SamplingParams(max_new_tokens=4, seed=1, ignore_eos=True))  # warm-up
+    for batch in args.backend_batches:
+        if backend == "transformers":
+            engine.backend.batch_size = batch
+        texts = (PROMPTS * (batch // len(PROMPTS) + 1))[:batch]
+        params = SamplingParams(temperature=1.0, max_new_tokens=args.max_new_tokens, seed=0, ignore_eos=True)
+        _sync(engine.device)
+        start = time.perf_counter()
+        tokens = sum(len(r.completion_ids) for r in engine.generate(texts, params))
+        _sync(engine.device)
+        result[f"tok_s_{batch}"] = tokens / (time.perf_counter() - start)
+    syncs = []
+    for _ in range(3):
+        start = time.perf_counter()
+        engine.backend.sync_weights(engine.policy)
+        syncs.append(time.perf_counter() - start)
+    result["sync_s"] = sorted(syncs)[1]
+    queue.put(result)
+
+
+def _self_play_steps(backend: str, args: argparse.Namespace) -> tuple[float, float, float]:
+    """(mean step seconds, mean generate seconds, tokens per step) over the steps after the first."""
+    with tempfile.TemporaryDirectory() as run_dir:
+        command = [sys.executable, "-c", "from azr.cli.main import run; run()", "train", "--preset", "cpu-small",
+                   "--steps", str(args.step_count), "--run-dir", f"{run_dir}/run", f"engine.rollout={backend}", "seed=0"]
+        env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
+        done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+        if done.returncode != 0:
+            raise SystemExit(f"azr train with engine.rollout={backend} failed:\n{done.stderr[-3000:]}")
+        lines = Path(f"{run_dir}/run/metrics.jsonl").read_text().splitlines()
+    steps = [m for m in map(json.loads, lines) if "time/step" in m][1:] or [json.loads(lines[-1])]
+    count = len(steps)
+    return (sum(m["time/step"] for m in steps) / count, sum(m["time/generate"] for m in steps) / count,
+            sum(m["tokens/generated"] for m in steps) / count)
+
+
+def bench_backends(args: argparse.Namespace) -> list[Table]:
+    context = multiprocessing.get_context("spawn")
+    results = {}
+    for backend in args.backends:
+        queue = context.Queue()
+        child = context.Process(target=_backend_child, args=(backend, args, queue))
+        child.start()
+        results[backend] = queue.get()
+        child.join()
+        console.print(f"  {backend}: {results[backend]}")
+    base, *others = args.backends
+    title = (f"Rollout backends, float32, {args.threads} torch thread(s), {args.max_new_tokens} new tokens, "
+             "T=1.0, end-of-text ignored (higher tokens/s is better)")
+    table = Table(title=title)
+    for column in ("measure", *args.backends, *(f"{o} / {base}" for o in others)):
+        table.add_column(column, justify="right")
+    rows = [(f"tokens/s, batch {b}", f"tok_s_{b}", "{:.1f}") for b in args.backend_batches]
+    rows += [("start-up s (backend)", "startup_s", "{:.1f}"), ("engine ready s (load + start-up)", "engine_s", "{:.1f}"),
+             ("weight sync s", "sync_s", "{:.3f}")]
+    for label, key, fmt in rows:
+        values = [results[b][key] for b in args.backends]
+        ratios = [f"{v / values[0]:.2f}x" if values[0] > 0 else "-" for v in values[1:]]
+        table.add_row(label, *(fmt.format(v) for v in values), *ratios)
+    tables = [table]
+    if args.step_count > 0:
+        steps = Table(title=f"Whole cpu-small self-play steps ({args.step_count} steps, the first left out)")
+        for column in ("backend", "step s", "generate s", "tokens/step", f"step speed-up vs {base}"):
+            steps.add_column(column, justify="right")
+        measured = {b: _self_play_steps(b, args) for b in args.backends}
+        for backend, (step_s, generate_s, tokens) in measured.items():
+            speed_up = measured[base][0] / step_s
+            steps.add_row(backend, f"{step_s:.1f}", f"{generate_s:.1f}", f"{tokens:.0f}", f"{speed_up:.2f}x")
+            console.print(f"  {backend} step: {step_s:.1f} s, generate {generate_s:.1f} s, {tokens:.0f} tokens")
+        tables.append(steps)
+    return tables
+
+
 def machine() -> str:
     if torch.cuda.is_available():
         return f"{torch.cuda.get_device_name()}, torch {torch.__version__}"
@@ -221,7 +313,18 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--skip-generation", action="store_true")
     parser.add_argument("--skip-update", action="store_true")
+    parser.add_argument("--backends", default="", help="compare rollout backends instead, e.g. transformers,vllm")
+    parser.add_argument("--backend-batches", default="8,32,128")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per process (backends)")
+    parser.add_argument("--step-count", type=int, default=3, help="cpu-small steps per backend; 0 skips them")
     args = parser.parse_args()
+    if args.backends:
+        args.backends = args.backends.split(",")
+        args.backend_batches = [int(b) for b in args.backend_batches.split(",")]
+        console.print(f"machine: {machine()}")
+        for table in bench_backends(args):
+            console.print(table)
+        return
     args.batches = [int(b) for b in args.batches.split(",")]
     args.dtypes = args.dtypes.split(",")
     args.update_dtypes = args.update_dtypes.split(",")
