@@ -272,12 +272,13 @@ def bench_backends(args: argparse.Namespace) -> list[Table]:
     table = Table(title=title)
     for column in ("measure", *args.backends, *(f"{o} / {base}" for o in others)):
         table.add_column(column, justify="right")
-    rows = [(f"tokens/s, batch {b}", f"tok_s_{b}", "{:.1f}") for b in args.backend_batches]
-    rows += [("start-up s (backend)", "startup_s", "{:.1f}"), ("engine ready s (load + start-up)", "engine_s", "{:.1f}"),
-             ("weight sync s", "sync_s", "{:.3f}")]
-    for label, key, fmt in rows:
+    rows = [(f"tokens/s, batch {b}", f"tok_s_{b}", "{:.1f}", True) for b in args.backend_batches]
+    rows += [("start-up s (backend)", "startup_s", "{:.1f}", False),
+             ("engine ready s (load + start-up)", "engine_s", "{:.1f}", False),
+             ("weight sync s (median of 3)", "sync_s", "{:.3f}", False)]
+    for label, key, fmt, compared in rows:
         values = [results[b][key] for b in args.backends]
-        ratios = [f"{v / values[0]:.2f}x" if values[0] > 0 else "-" for v in values[1:]]
+        ratios = [f"{v / values[0]:.2f}x" if compared else "" for v in values[1:]]
         table.add_row(label, *(fmt.format(v) for v in values), *ratios)
     tables = [table]
     if args.step_count > 0:

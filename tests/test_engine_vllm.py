@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 import torch
 
 from azr.engine import Engine, EngineConfig, SamplingParams

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import json
 import logging
 import os
 import shutil
 import tempfile
 import time
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -58,9 +60,12 @@ def import_vllm() -> Any:
     # vLLM's CPU worker pins OpenMP threads to cores by default, for the whole process:
     # the trainer's torch threads would be pinned with it.
     os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", "nobind")
-    os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
+    # Its import-time notices (no Triton CPU backend, deprecations) are not the user's to act on.
+    os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")
     try:
-        import vllm
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", (DeprecationWarning, FutureWarning))
+            import vllm
     except ImportError as error:
         raise VLLMUnavailableError(f"engine.rollout=vllm, but vLLM does not import ({error}); {INSTALL_HINT}") from error
     except Exception as error:  # a broken build fails in its own ways (missing ops, ABI mismatches)
@@ -192,6 +197,10 @@ def _finish_reason(reason: str | None) -> str:
     raise RuntimeError(f"vLLM ended a completion with finish_reason={reason!r}; expected 'stop' or 'length'")
 
 
+# Set or changed by save_pretrained itself, or not about the architecture.
+_VOLATILE_CONFIG_KEYS = {"architectures", "_name_or_path", "transformers_version", "torch_dtype", "dtype"}
+
+
 def export_for_vllm(policy: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, root: Path) -> Path:
     """Write the policy where vLLM can start from it, once per architecture.
 
@@ -200,8 +209,9 @@ def export_for_vllm(policy: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
     stays valid). The weights in it need not be current: the backend loads the policy's
     own right after start-up.
     """
-    shapes = ";".join(f"{name}:{tuple(p.shape)}" for name, p in policy.state_dict().items())
-    key = hashlib.sha256((policy.config.to_json_string() + shapes).encode()).hexdigest()[:16]
+    settings = {k: v for k, v in policy.config.to_dict().items() if k not in _VOLATILE_CONFIG_KEYS}
+    shapes = [f"{name}:{tuple(p.shape)}" for name, p in policy.state_dict().items()]
+    key = hashlib.sha256(json.dumps([settings, shapes], sort_keys=True, default=str).encode()).hexdigest()[:16]
     target = root / f"{policy.config.model_type}-{key}"
     if (target / "config.json").is_file():
         return target
