@@ -14,17 +14,19 @@ numbers only feed the ``update/sampler_logprob_gap`` metric.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.metadata
 import json
 import logging
 import os
 import shutil
+import sys
 import tempfile
 import time
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -60,11 +62,10 @@ def import_vllm() -> Any:
     # vLLM's CPU worker pins OpenMP threads to cores by default, for the whole process:
     # the trainer's torch threads would be pinned with it.
     os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", "nobind")
-    # Its import-time notices (no Triton CPU backend, deprecations) are not the user's to act on.
     os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")
+    logging.getLogger("vllm").setLevel(os.environ["VLLM_LOGGING_LEVEL"])
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", (DeprecationWarning, FutureWarning))
+        with _library_notices_to_debug():
             import vllm
     except ImportError as error:
         raise VLLMUnavailableError(f"engine.rollout=vllm, but vLLM does not import ({error}); {INSTALL_HINT}") from error
@@ -124,7 +125,7 @@ class VLLMBackend:
                            enable_sleep_mode=settings.sleep_during_update)
         else:
             options.update(kv_cache_memory_bytes=int(settings.kv_cache_gib * 2**30))
-        with no_progress_bars():
+        with no_progress_bars(), _library_notices_to_debug():
             self.llm: LLM = vllm.LLM(**options)
         # vLLM's CPU worker replaces torch.set_num_threads with a no-op for the whole process
         # (it guards its thread pinning, which is off here); the trainer keeps its own count.
@@ -189,6 +190,38 @@ class VLLMBackend:
         if self._asleep:
             self.llm.wake_up()
             self._asleep = False
+
+
+@contextlib.contextmanager
+def _library_notices_to_debug() -> Iterator[None]:
+    """Keep vLLM's start-up notices (Triton, NUMA binding, deprecations, a shard-loading bar, most
+    written by C++ or tqdm straight to file descriptor 2) off the user's terminal.
+
+    They go to this module's debug log; if start-up fails they are written out in full, since
+    they may say why.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as captured:
+        os.dup2(captured.fileno(), 2)
+        failed = False
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", (DeprecationWarning, FutureWarning, UserWarning))
+                yield
+        except BaseException:
+            failed = True
+            raise
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            notices = captured.read().decode(errors="replace")
+            if failed:
+                sys.stderr.write(notices)
+            elif notices.strip():
+                log.debug("vLLM start-up notices:\n%s", notices)
 
 
 def _finish_reason(reason: str | None) -> str:
