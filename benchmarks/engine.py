@@ -212,17 +212,25 @@ def bench_update(args: argparse.Namespace) -> Table:
     return table
 
 
+# A backend as the table names it, and the engine settings that make it.
+BACKENDS = {
+    "transformers": {"rollout": "transformers"},
+    "vllm": {"rollout": "vllm"},
+    "vllm-compiled": {"rollout": "vllm", "vllm": {"enforce_eager": False}},
+}
+
+
 def _backend_child(backend: str, args: argparse.Namespace, queue) -> None:
     torch.set_num_threads(args.threads)
     started = time.perf_counter()
-    engine = Engine.from_config(EngineConfig(rollout=backend, dtype="float32", device=args.device, seed=0))
+    engine = Engine.from_config(EngineConfig(**BACKENDS[backend], dtype="float32", device=args.device, seed=0))
     result: dict[str, float] = {
         "engine_s": time.perf_counter() - started,
         "startup_s": getattr(engine.backend, "startup_seconds", 0.0),
     }
     engine.generate(PROMPTS[:2], SamplingParams(max_new_tokens=4, seed=1, ignore_eos=True))  # warm-up
     for batch in args.backend_batches:
-        if backend == "transformers":
+        if hasattr(engine.backend, "batch_size"):
             engine.backend.batch_size = batch
         texts = (PROMPTS * (batch // len(PROMPTS) + 1))[:batch]
         params = SamplingParams(temperature=1.0, max_new_tokens=args.max_new_tokens, seed=0, ignore_eos=True)
@@ -240,11 +248,19 @@ def _backend_child(backend: str, args: argparse.Namespace, queue) -> None:
     queue.put(result)
 
 
+def _flat(settings: dict, prefix: str = "") -> dict[str, object]:
+    flat: dict[str, object] = {}
+    for key, value in settings.items():
+        flat.update(_flat(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value})
+    return flat
+
+
 def _self_play_steps(backend: str, args: argparse.Namespace) -> tuple[float, float, float]:
     """(mean step seconds, mean generate seconds, tokens per step) over the steps after the first."""
     with tempfile.TemporaryDirectory() as run_dir:
         command = [sys.executable, "-c", "from azr.cli.main import run; run()", "train", "--preset", "cpu-small",
-                   "--steps", str(args.step_count), "--run-dir", f"{run_dir}/run", f"engine.rollout={backend}", "seed=0"]
+                   "--steps", str(args.step_count), "--run-dir", f"{run_dir}/run", "seed=0",
+                   *(f"engine.{key}={value}" for key, value in _flat(BACKENDS[backend]).items())]
         env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
         done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
         if done.returncode != 0:
@@ -282,12 +298,13 @@ def bench_backends(args: argparse.Namespace) -> list[Table]:
         table.add_row(label, *(fmt.format(v) for v in values), *ratios)
     tables = [table]
     if args.step_count > 0:
+        step_backends = args.step_backends or args.backends
         steps = Table(title=f"Whole cpu-small self-play steps ({args.step_count} steps, the first left out)")
-        for column in ("backend", "step s", "generate s", "tokens/step", f"step speed-up vs {base}"):
+        for column in ("backend", "step s", "generate s", "tokens/step", f"step speed-up vs {step_backends[0]}"):
             steps.add_column(column, justify="right")
-        measured = {b: _self_play_steps(b, args) for b in args.backends}
+        measured = {b: _self_play_steps(b, args) for b in step_backends}
         for backend, (step_s, generate_s, tokens) in measured.items():
-            speed_up = measured[base][0] / step_s
+            speed_up = measured[step_backends[0]][0] / step_s
             steps.add_row(backend, f"{step_s:.1f}", f"{generate_s:.1f}", f"{tokens:.0f}", f"{speed_up:.2f}x")
             console.print(f"  {backend} step: {step_s:.1f} s, generate {generate_s:.1f} s, {tokens:.0f} tokens")
         tables.append(steps)
@@ -314,14 +331,19 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--skip-generation", action="store_true")
     parser.add_argument("--skip-update", action="store_true")
-    parser.add_argument("--backends", default="", help="compare rollout backends instead, e.g. transformers,vllm")
+    parser.add_argument("--backends", default="", help=f"compare rollout backends instead: {', '.join(BACKENDS)}")
     parser.add_argument("--backend-batches", default="8,32,128")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per process (backends)")
     parser.add_argument("--step-count", type=int, default=3, help="cpu-small steps per backend; 0 skips them")
+    parser.add_argument("--step-backends", default="", help="backends for the whole steps (default: --backends)")
     args = parser.parse_args()
     if args.backends:
         args.backends = args.backends.split(",")
+        unknown = [b for b in args.backends if b not in BACKENDS]
+        if unknown:
+            parser.error(f"unknown backend(s) {unknown}; choose from {', '.join(BACKENDS)}")
         args.backend_batches = [int(b) for b in args.backend_batches.split(",")]
+        args.step_backends = [b for b in args.step_backends.split(",") if b]
         console.print(f"machine: {machine()}")
         for table in bench_backends(args):
             console.print(table)
