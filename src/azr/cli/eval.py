@@ -10,14 +10,7 @@ from types import FrameType
 
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from azr.cli.console import console
 from azr.errors import AzrError
@@ -27,13 +20,7 @@ from azr.eval.data import resolve_data_dir
 from azr.eval.errors import EvalError
 from azr.eval.ledger_rows import write_eval_rows
 from azr.eval.models import ModelChoice, choose_model, load_engine
-from azr.eval.results import (
-    EvalReport,
-    compare_table,
-    load_report,
-    report_table,
-    save_report,
-)
+from azr.eval.results import EvalReport, compare_table, load_report, report_table, save_report
 from azr.eval.runner import BenchSet, EvalSettings, evaluate, load_sets
 
 # Code benchmarks run the reference and the candidate on up to ~1,000 inputs in one child:

@@ -12,8 +12,8 @@ compare against: its numerators are zero and so are its advantages.
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
+import math
 from typing import Sequence
 
 from azr.engine.errors import SampleError

@@ -18,11 +18,7 @@ import torch
 from transformers import PreTrainedModel
 
 from azr.engine.backend import RolloutBackend
-from azr.engine.checkpoint import (
-    load_trainer_state,
-    restore_rng_state,
-    save_trainer_state,
-)
+from azr.engine.checkpoint import load_trainer_state, restore_rng_state, save_trainer_state
 from azr.engine.config import EngineConfig
 from azr.engine.errors import PromptTooLongError, SampleError
 from azr.engine.hardware import resolve_device, resolve_dtype

@@ -26,11 +26,7 @@ from transformers import PreTrainedModel
 from azr.engine.advantages import task_relative_advantages
 from azr.engine.config import EngineConfig
 from azr.engine.hardware import autocast, peak_memory_bytes, reset_peak_memory
-from azr.engine.logprobs import (
-    PackedBatch,
-    completion_logprobs,
-    decoder_head_matches_forward,
-)
+from azr.engine.logprobs import PackedBatch, completion_logprobs, decoder_head_matches_forward
 from azr.engine.loss import clipped_policy_loss
 from azr.engine.types import TrainSample, UpdateStats
 

@@ -135,7 +135,6 @@ class VLLMBackend:
         torch.set_num_threads = set_threads
         set_threads(threads)
         self._asleep = False
-        self.last_sync_seconds = 0.0
         self.sync_weights(policy)
         self.startup_seconds = time.perf_counter() - started
         log.info("vLLM (%s) ready in %.1f s from %s", installed_vllm_version(), self.startup_seconds, model_dir)
@@ -174,14 +173,12 @@ class VLLMBackend:
     @torch.no_grad()
     def sync_weights(self, policy: torch.nn.Module) -> None:
         self._wake()
-        started = time.perf_counter()
         weights = dict(policy.state_dict())
         if self._tied and "lm_head.weight" not in weights:
             # Left out, vLLM's head would silently keep the old weights.
             weights["lm_head.weight"] = policy.get_output_embeddings().weight
         self.llm.collective_rpc("reload_weights", kwargs={"weights_iterator": iter(weights.items())})
         self.llm.reset_prefix_cache()
-        self.last_sync_seconds = time.perf_counter() - started
 
     def suspend(self) -> None:
         """On a GPU, give vLLM's memory (weights to host, KV cache freed) to the update."""
