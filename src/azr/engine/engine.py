@@ -3,6 +3,10 @@
 Training always keeps float32 weights (an lr of 1e-6 vanishes in bf16 rounding); with
 bf16 the forward and backward passes run under autocast and rollouts come from a bf16
 copy of the policy that is refreshed after every update.
+
+With trainer ranks every rank builds the same engine with the same
+:class:`~azr.cluster.ranks.RankGroup`; rank 0 (the controller) calls ``update``, which first
+sends the samples to the followers waiting in :func:`azr.cluster.ranks.follow`.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import dataclasses
 import logging
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import torch
 from transformers import PreTrainedModel
@@ -20,7 +24,7 @@ from transformers import PreTrainedModel
 from azr.engine.backend import RolloutBackend
 from azr.engine.checkpoint import load_trainer_state, restore_rng_state, save_trainer_state
 from azr.engine.config import EngineConfig
-from azr.engine.errors import PromptTooLongError, SampleError
+from azr.engine.errors import PromptTooLongError, RankError, SampleError
 from azr.engine.hardware import resolve_device, resolve_dtype
 from azr.engine.lora import add_lora, load_lora_weights
 from azr.engine.models import LoadedModel, load_directory, load_model
@@ -30,14 +34,23 @@ from azr.engine.types import Rollout, SamplingParams, TrainSample, UpdateStats
 from azr.engine.update import PolicyUpdater
 from azr.hf_progress import no_progress_bars
 
+if TYPE_CHECKING:
+    from azr.cluster.ranks import RankGroup
+
 log = logging.getLogger(__name__)
 
 
 class Engine:
     """The policy model and everything done to it."""
 
-    def __init__(self, loaded: LoadedModel, config: EngineConfig) -> None:
+    def __init__(self, loaded: LoadedModel, config: EngineConfig, group: RankGroup | None = None) -> None:
+        if group is not None and config.rollout == "vllm":
+            raise RankError(
+                f"engine.rollout=vllm runs in one process and cannot be used with {group.world_size} trainer ranks; "
+                "use engine.rollout=transformers with several ranks, or launch one process for vLLM rollouts"
+            )
         self.config = config
+        self.group = group
         self.device = resolve_device(config.device)
         self.dtype = resolve_dtype(config.dtype, self.device)
         self.source = loaded.source
@@ -51,28 +64,31 @@ class Engine:
             model = add_lora(model, config.lora)
         self.policy: PreTrainedModel = model.to(self.device)
         self.backend = self._make_backend()
-        self.updater = PolicyUpdater(self.policy, config, self.device, self.dtype, self.tokenizer.pad_token_id)
+        self.updater = PolicyUpdater(self.policy, config, self.device, self.dtype, self.tokenizer.pad_token_id, group)
+        if group is not None:
+            self.updater.broadcast_weights()
         self.updates = 0
         log.info("engine ready: %s on %s in %s", self.source, self.device, self.dtype)
 
     @classmethod
-    def from_config(cls, config: EngineConfig) -> "Engine":
-        return cls(load_model(config.model, config.cache_dir), config)
+    def from_config(cls, config: EngineConfig, group: RankGroup | None = None) -> "Engine":
+        return cls(load_model(config.model, config.cache_dir), config, group)
 
     @classmethod
-    def from_checkpoint(cls, directory: str | Path, config: EngineConfig) -> "Engine":
+    def from_checkpoint(cls, directory: str | Path, config: EngineConfig, group: RankGroup | None = None) -> "Engine":
         """Resume from ``save_checkpoint``'s directory: weights, optimizer, RNG, update count.
 
         Without LoRA the checkpoint's weights are the model and ``config.model`` is not read;
         with LoRA the base comes from ``config.model`` and the adapter from the checkpoint.
+        With ranks every rank calls it on the same directory, whatever number of ranks wrote it.
         """
         directory = Path(directory)
         state = load_trainer_state(directory)
         if config.lora is not None:
-            engine = cls.from_config(config)
+            engine = cls.from_config(config, group)
             load_lora_weights(engine.policy, directory)
         else:
-            engine = cls(load_directory(directory), config)
+            engine = cls(load_directory(directory), config, group)
         engine._restore(state)
         return engine
 
@@ -158,6 +174,8 @@ class Engine:
                 )
             if not sample.prompt_ids:
                 raise SampleError(f"sample {index} has an empty prompt; the first completion token needs a context")
+        if self.group is not None and self.group.is_controller:
+            self.group.send_update(samples)
         self.backend.suspend()
         stats = self.updater.update(samples)
         self.updates += 1
@@ -171,7 +189,10 @@ class Engine:
 
         This alone is not atomic: the trainer writes into :func:`azr.engine.checkpoint.atomic_checkpoint`'s
         staging directory, so a crash or a full disk never leaves a half-written checkpoint in place.
+        With ranks only rank 0 writes: every rank holds the same weights and optimizer state.
         """
+        if self.group is not None and not self.group.is_controller:
+            raise RankError(f"rank {self.group.rank} asked to save a checkpoint; only rank 0, the controller, writes them")
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         with no_progress_bars():
@@ -187,6 +208,8 @@ class Engine:
             load_lora_weights(self.policy, directory)
         else:
             self.policy.load_state_dict(load_directory(directory).model.state_dict())
+        if self.group is not None:
+            self.updater.broadcast_weights()
         self._restore(state)
 
     def _restore(self, state: dict[str, Any]) -> None:

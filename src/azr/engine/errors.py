@@ -1,6 +1,6 @@
 """Engine errors, each saying what was tried and what to do about it."""
 
-from azr.errors import AzrError
+from azr.errors import AzrError, ConfigError
 
 
 class ModelLoadError(AzrError):
@@ -17,3 +17,7 @@ class SampleError(AzrError):
 
 class PromptTooLongError(AzrError):
     """A prompt does not fit the prompt limit or the model's context."""
+
+
+class RankError(ConfigError):
+    """A setting or a call that trainer ranks (torch.distributed, WORLD_SIZE > 1) do not support."""
