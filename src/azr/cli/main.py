@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from azr import __version__
 from azr.cli.audit import audit, resume
+from azr.cli.cluster import cluster_app
 from azr.cli.compare import compare_command
 from azr.cli.console import console
 from azr.cli.eval import eval_command
@@ -29,6 +30,7 @@ app = typer.Typer(
 app.command("train")(train)
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(cluster_app, name="cluster")
 app.command("audit")(audit)
 app.command("resume")(resume)
 app.command("report")(report)

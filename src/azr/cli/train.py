@@ -30,6 +30,9 @@ def train(
     ),
     run_dir: Optional[Path] = typer.Option(None, "--run-dir", help="Where to write the run (default runs/<time>)."),
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the run in this directory exactly."),
+    ray: Optional[str] = typer.Option(
+        None, "--ray", help="Spread sandboxes over a Ray cluster: auto, local or an address (cluster.ray)."
+    ),
 ) -> None:
     """Run Absolute Zero self-play: propose, validate, solve, verify, update, record."""
     # Imported here so that other commands do not pay for torch at start-up.
@@ -39,7 +42,7 @@ def train(
 
     started = time.monotonic()
     if resume is not None:
-        if config or preset or model or run_dir or overrides:
+        if config or preset or model or run_dir or overrides or ray:
             raise typer.BadParameter("--resume takes no settings but --steps: the run's own config.yaml is used")
         try:
             trainer = Trainer.resume_from(resume, steps=steps)
@@ -53,6 +56,8 @@ def train(
             extra.append(f"engine.model={model}")
         if steps is not None:
             extra.append(f"steps={steps}")
+        if ray is not None:
+            extra.append(f"cluster.ray={ray}")
         trainer = Trainer.new(load_run_config(preset=preset, path=config, overrides=extra), run_dir)
     console.print(f"[bold]run directory:[/] {trainer.run.path}")
     summary = _train_live(trainer)

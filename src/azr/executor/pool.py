@@ -172,7 +172,7 @@ class Executor:
                     self._replace(worker, results, pending, selector, hung=True)
         finally:
             selector.close()
-        return [r if r is not None else _lost("the executor lost this result") for r in results]
+        return [r if r is not None else ExecResult.worker_lost("the executor lost this result") for r in results]
 
     def _job(self, index: int, snippet: Snippet) -> _Job:
         timeout = snippet.timeout_s if snippet.timeout_s is not None else self.config.default_timeout_s
@@ -235,7 +235,7 @@ class Executor:
         for job in reversed(worker.inflight):
             job.attempts += job is head
             if job is head and job.attempts > 1:
-                results[job.index] = _lost(
+                results[job.index] = ExecResult.worker_lost(
                     "the snippet stopped its worker twice" + (" (no answer within its timeout)" if hung else ""),
                     timed_out=hung,
                 )
@@ -319,11 +319,6 @@ def _to_result(message: dict[str, Any]) -> ExecResult:
         killed_by_limit=message.get("killed_by_limit"),
         duration_s=float(message.get("duration_s", 0.0)),
     )
-
-
-def _lost(message: str, *, timed_out: bool = False) -> ExecResult:
-    return ExecResult(ok=False, error_type="WorkerLost", error_message=message, timed_out=timed_out,
-                      killed_by_limit="wall_time" if timed_out else None)
 
 
 def _stop(worker: _Worker) -> None:

@@ -51,6 +51,12 @@ class ExecResult:
     duration_s: float = 0.0
     extra: dict[str, str] = field(default_factory=dict)
 
+    @classmethod
+    def worker_lost(cls, message: str, *, timed_out: bool = False) -> ExecResult:
+        """The result of a snippet whose worker (a process, or a cluster actor) died under it."""
+        return cls(ok=False, error_type="WorkerLost", error_message=message, timed_out=timed_out,
+                   killed_by_limit="wall_time" if timed_out else None)
+
 
 @dataclass(frozen=True)
 class LayerStatus:

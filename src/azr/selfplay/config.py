@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import Field
 
+from azr.cluster.config import ClusterConfig
 from azr.config import StrictModel, build_config, deep_merge
 from azr.engine import EngineConfig
 from azr.executor import ExecutorConfig
@@ -86,6 +87,7 @@ class RunConfig(StrictModel):
     keep_checkpoints: int = Field(2, ge=1)
     engine: EngineConfig = EngineConfig()
     executor: ExecutorConfig = ExecutorConfig()
+    cluster: ClusterConfig = ClusterConfig()
     tasks: TasksConfig = TasksConfig()
     selfplay: SelfPlayConfig = SelfPlayConfig()
     oversight: OversightConfig = OversightConfig()

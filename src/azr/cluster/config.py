@@ -1,0 +1,43 @@
+"""The ``cluster`` section of a run: where Ray is, and how many workers of each kind to place."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+
+from azr.config import StrictModel
+from azr.executor.config import LAYER_NAMES
+
+
+class ClusterConfig(StrictModel):
+    """Unset ``ray`` keeps the run in one process, exactly as without this section.
+
+    ``ray`` is ``auto`` (join the cluster this machine belongs to, as ``ray start`` left it),
+    ``local`` (start a private one-node cluster for this run), or an address such as
+    ``ray://head:10001`` or ``10.0.0.5:6379``. Every executor worker is one Ray actor that
+    owns a full sandbox pool (``executor.*`` sizes each pool). A node whose sandbox lacks a
+    layer is refused unless that layer is named in ``allow_missing_layers``: a model that is
+    rewarded for escaping checks must not be sent to the weakest machine in the cluster.
+    """
+
+    ray: str | None = Field(None, description="auto, local, or a Ray address; unset: one process.")
+    executor_workers: int = Field(2, ge=1, le=1024, description="Sandbox pools, one Ray actor each.")
+    executor_cpus: float = Field(1.0, gt=0, description="CPUs Ray reserves for each executor actor.")
+    retries: int = Field(2, ge=0, le=10, description="Times a batch shard is resent after its actor died.")
+    allow_missing_layers: list[str] = Field(
+        default_factory=list, description="Sandbox layers a node may lack and still take snippets (opt-in)."
+    )
+
+    @field_validator("allow_missing_layers")
+    @classmethod
+    def _known_layers(cls, value: list[str]) -> list[str]:
+        unknown = [name for name in value if name not in LAYER_NAMES]
+        if unknown:
+            raise ValueError(f"unknown layer(s) {unknown}; known layers: {', '.join(LAYER_NAMES)}")
+        return value
+
+    @field_validator("ray")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("is empty; use auto, local, or a Ray address such as 10.0.0.5:6379")
+        return value
