@@ -3,7 +3,7 @@
 Under torchrun each rank: joins the group, builds the engine from ``--model``, runs the
 first update (the controller after drawing from its generator, as generation would), the
 controller writes a checkpoint, then every rank resumes from ``--resume`` (a checkpoint a
-single process wrote) and runs the second update. Every rank dumps its weights and
+single process wrote) and runs the second update, then runs one update with LoRA. Every rank dumps its weights and
 optimizer state after each update; the controller dumps the stats.
 """
 
@@ -16,9 +16,10 @@ from pathlib import Path
 
 import torch
 
-from azr.engine import EngineConfig, TrainSample
+from azr.engine import EngineConfig, LoraSettings, TrainSample
 
 VOCAB = 97
+LORA = LoraSettings(r=4, alpha=8)
 
 
 def config(**overrides) -> EngineConfig:
@@ -86,12 +87,18 @@ def main() -> None:
     engine = Engine.from_checkpoint(args.resume, config(model=args.model), group)
     if group.is_controller:
         results["second"] = engine.update(samples(2))
-        dump(engine, args.out / f"second.rank{group.rank}.pt")
-        shutdown(group)
+        stop_followers(group)
     else:
         follow(engine, group)
-        dump(engine, args.out / f"second.rank{group.rank}.pt")
-        shutdown(group)
+    dump(engine, args.out / f"second.rank{group.rank}.pt")
+
+    engine = Engine.from_config(config(model=args.model, lora=LORA), group)
+    if group.is_controller:
+        results["lora"] = engine.update(samples(1))
+    else:
+        follow(engine, group)
+    dump(engine, args.out / f"lora.rank{group.rank}.pt")
+    shutdown(group)
     (args.out / f"results.rank{group.rank}.pkl").write_bytes(pickle.dumps(results))
 
 

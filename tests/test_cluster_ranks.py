@@ -22,7 +22,7 @@ from tokenizers import Tokenizer
 from tokenizers.models import WordLevel
 from transformers import PreTrainedTokenizerFast
 
-from _ranks_worker import config, dump, generation_draws, samples
+from _ranks_worker import LORA, config, dump, generation_draws, samples
 from _tiny_models import tiny_llama
 from azr.cluster.ranks import RankGroup, RankLaunchError, launch_env
 from azr.engine import Engine, EngineConfig
@@ -74,6 +74,9 @@ class Run:
         resumed = Engine.from_checkpoint(self.resume_from_one, config(model=str(self.model)))
         self.single_second = resumed.update(samples(2))
         self.single_second_state = self._state(resumed, "single_second.pt")
+        lora = Engine.from_config(config(model=str(self.model), lora=LORA))
+        self.single_lora = lora.update(samples(1))
+        self.single_lora_state = self._state(lora, "single_lora.pt")
 
         self.out = root / "ranks"
         self.out.mkdir()
@@ -163,6 +166,14 @@ def test_a_checkpoint_written_on_one_rank_resumes_on_two(run):
     weights = run.ranks_state("second", 0)
     assert _max_diff(weights["weights"], run.single_second_state["weights"]) < TOLERANCE
     assert _optimizer_diff(weights["optimizer"], run.single_second_state["optimizer"]) < TOLERANCE
+
+
+def test_a_lora_update_on_two_ranks_equals_the_single_process_update(run):
+    _assert_same_stats(run.results[0]["lora"], run.single_lora)
+    zero, one = run.ranks_state("lora", 0), run.ranks_state("lora", 1)
+    assert _max_diff(zero["weights"], run.single_lora_state["weights"]) < TOLERANCE
+    assert _optimizer_diff(zero["optimizer"], run.single_lora_state["optimizer"]) < TOLERANCE
+    assert _max_diff(zero["weights"], one["weights"]) == 0.0
 
 
 @pytest.mark.parametrize(
