@@ -18,8 +18,6 @@ from azr.executor import Executor, ExecutorConfig, LayerStatus, Snippet
 
 ray = pytest.importorskip("ray")
 
-from _ray_cluster import two_nodes  # noqa: E402,F401  (a fixture)
-
 SANDBOX = ExecutorConfig(workers=1, seed_slots=2)
 
 

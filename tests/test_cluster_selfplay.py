@@ -14,8 +14,6 @@ from azr.selfplay.trainer import Trainer
 
 ray = pytest.importorskip("ray")
 
-from _ray_cluster import two_nodes  # noqa: E402,F401  (a fixture)
-
 SMOKE = ["steps=1", "seed=3"]
 
 

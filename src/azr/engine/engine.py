@@ -11,12 +11,13 @@ sends the samples to the followers waiting in :func:`azr.cluster.ranks.follow`.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import logging
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import torch
 from transformers import PreTrainedModel
@@ -99,11 +100,23 @@ class Engine:
             return VLLMBackend(self.policy, self.tokenizer, self.config.vllm, self.device, self.dtype,
                                self.config.seed, self.config.cache_dir)
         return TransformersBackend(
-            self._rollout_model(), self.tokenizer, self.config.rollout_batch_size or self._default_rollout_batch()
+            self._rollout_model(), self.tokenizer, self.rollout_batch_size
         )
 
-    def _default_rollout_batch(self) -> int:
-        return 256 if self.device.type == "cuda" else 16
+    @property
+    def rollout_batch_size(self) -> int:
+        """Sequences sampled together by a transformers sampler (``engine.rollout_batch_size``, or per device)."""
+        return self.config.rollout_batch_size or (256 if self.device.type == "cuda" else 16)
+
+    @contextlib.contextmanager
+    def rollouts_through(self, backend: RolloutBackend) -> Iterator[None]:
+        """Sample through ``backend`` (rollout workers elsewhere) until the block ends, then through our own again."""
+        own, self.backend = self.backend, backend
+        try:
+            yield
+        finally:
+            self.backend = own
+            own.sync_weights(self.policy)
 
     def _rollout_model(self) -> PreTrainedModel:
         if self.dtype == torch.float32:

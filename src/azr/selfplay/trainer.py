@@ -21,7 +21,7 @@ from azr.buffers import BufferSet
 from azr.engine import Engine
 from azr.engine.checkpoint import atomic_checkpoint
 from azr.errors import AzrError
-from azr.cluster.runners import open_snippet_runner
+from azr.cluster.session import open_workers
 from azr.ledger import Ledger
 from azr.oversight import PAUSE_EXIT_CODE, STOP_EXIT_CODE, Action, ActionKind, OversightHub, ensure_may_continue
 from azr.selfplay.config import RunConfig, load_run_config
@@ -166,7 +166,7 @@ class Trainer:
                 ledger = Ledger.open(self.run.path)
                 stack.callback(ledger.close)
                 engine, start = self._engine_and_start(ledger)
-                executor = stack.enter_context(open_snippet_runner(self.config.executor, self.config.cluster))
+                executor = stack.enter_context(open_workers(self.config.executor, self.config.cluster, engine))
                 hub = OversightHub(self.config.oversight, self.run.path,
                                    safety_policy=SafetyPolicy(self.config.tasks.safety))
                 loop = SelfPlayLoop(
