@@ -74,3 +74,22 @@ def _host_missing() -> list[str]:
 
     with Executor(ExecutorConfig(workers=1, seed_slots=1)) as local:
         return [layer.name for layer in local.layers() if not layer.active]
+
+
+@pytest.mark.model
+def test_azr_train_with_ray_rollout_workers_runs_a_step_and_records_it(two_nodes, tmp_path, monkeypatch):
+    from azr.cluster.ray_rollouts import RayRolloutBackend
+
+    batches = []
+    generate = RayRolloutBackend.generate
+    monkeypatch.setattr(RayRolloutBackend, "generate",
+                        lambda self, prompts, params: batches.append(len(prompts)) or generate(self, prompts, params))
+    run_dir = tmp_path / "run"
+    result = CliRunner().invoke(app, ["train", "--preset", "smoke", "--steps", "1", "--run-dir", str(run_dir),
+                                      "--ray", "auto", "cluster.rollout_workers=2", "executor.workers=1"])
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    counts, keys, _ = _structure(run_dir)
+    assert counts["proposal"] > 0 and counts["attempt"] > 0 and counts["step_metrics"] == 1
+    config = load_run_config(path=run_dir / "config.yaml")
+    assert (config.cluster.ray, config.cluster.rollout_workers) == ("auto", 2)
+    assert len(batches) >= 2  # proposals and solutions were both sampled by the workers
