@@ -182,7 +182,8 @@ def test_a_lora_update_on_two_ranks_equals_the_single_process_update(run):
         ({"RANK": "2", "WORLD_SIZE": "2"}, "RANK must be in 0..WORLD_SIZE-1"),
         ({"RANK": "0"}, "WORLD_SIZE is not set"),
         ({"RANK": "0", "WORLD_SIZE": "two"}, "'two' is not an integer"),
-        ({"RANK": "1", "WORLD_SIZE": "2"}, "MASTER_ADDR and MASTER_PORT is not set"),
+        ({"RANK": "1", "WORLD_SIZE": "2"}, "MASTER_ADDR and MASTER_PORT are not set"),
+        ({"RANK": "1", "WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1"}, "MASTER_PORT is not set"),
     ],
 )
 def test_wrong_launch_variables_are_named(environ, message):

@@ -81,8 +81,9 @@ def launch_env(environ: Mapping[str, str] | None = None) -> LaunchEnv | None:
         return LaunchEnv(rank, 1, local_rank, environ.get("MASTER_ADDR", ""), 0)
     missing = [name for name in ("MASTER_ADDR", "MASTER_PORT") if not environ.get(name)]
     if missing:
+        verb = "is" if len(missing) == 1 else "are"
         raise RankLaunchError(
-            f"WORLD_SIZE={world_size} but {' and '.join(missing)} is not set: every rank needs rank 0's "
+            f"WORLD_SIZE={world_size} but {' and '.join(missing)} {verb} not set: every rank needs rank 0's "
             "address and a free port (torchrun sets both)"
         )
     return LaunchEnv(rank, world_size, local_rank, environ["MASTER_ADDR"], _integer(environ, "MASTER_PORT"))
