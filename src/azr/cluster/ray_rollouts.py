@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import warnings
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+import numpy as np
 import torch
 from transformers import AutoModelForCausalLM, PretrainedConfig, PreTrainedModel, PreTrainedTokenizerBase
 
@@ -48,11 +50,32 @@ class RolloutHost:
         return True
 
     @torch.no_grad()
-    def load(self, state: dict[str, torch.Tensor]) -> None:
-        self.backend.model.load_state_dict(state, strict=True)
+    def load(self, state: PackedState) -> None:
+        self.backend.model.load_state_dict(unpack_state(state), strict=True)
 
     def generate(self, prompts: Sequence[list[int]], params: SamplingParams) -> list[Completion]:
         return self.backend.generate(prompts, params)
+
+
+# name -> (raw bytes as a uint8 array, dtype name, shape): numpy arrays cross Ray's object
+# store without a copy into actors on the same node, and bf16 has no numpy dtype of its own.
+PackedState = dict[str, tuple[np.ndarray, str, tuple[int, ...]]]
+
+
+def pack_state(module: torch.nn.Module, dtype: torch.dtype) -> PackedState:
+    packed = {}
+    for name, tensor in module.state_dict().items():
+        flat = tensor.detach().to("cpu", dtype).contiguous()
+        packed[name] = (flat.view(torch.uint8).numpy(), str(flat.dtype).removeprefix("torch."), tuple(flat.shape))
+    return packed
+
+
+def unpack_state(packed: PackedState) -> dict[str, torch.Tensor]:
+    # The store's buffers are read-only; the tensors are only read (load_state_dict copies them).
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return {name: torch.from_numpy(raw).view(getattr(torch, dtype)).reshape(shape)
+                for name, (raw, dtype, shape) in packed.items()}
 
 
 @dataclass
@@ -96,8 +119,7 @@ class RayRolloutBackend:
         """The workers hold no memory of the trainer's; nothing to free during an update."""
 
     def sync_weights(self, policy: torch.nn.Module) -> None:
-        state = {name: tensor.detach().to("cpu", self._dtype) for name, tensor in policy.state_dict().items()}
-        self._weights = self._ray.put(state)
+        self._weights = self._ray.put(pack_state(policy, self._dtype))
         self._ray.get([worker.handle.load.remote(self._weights) for worker in self._workers])
 
     def generate(self, prompts: Sequence[list[int]], params: SamplingParams) -> list[Completion]:
