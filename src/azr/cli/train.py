@@ -16,6 +16,7 @@ from azr.cli.console import console
 from azr.selfplay.run_totals import RunTotals, StepRow, read_step_rows, run_totals
 
 if TYPE_CHECKING:
+    from azr.cluster.ranks import RankGroup
     from azr.selfplay.config import RunConfig
     from azr.selfplay.trainer import RunSummary, Trainer
 
@@ -34,22 +35,19 @@ def train(
         None, "--ray", help="Spread sandboxes over a Ray cluster: auto, local or an address (cluster.ray)."
     ),
 ) -> None:
-    """Run Absolute Zero self-play: propose, validate, solve, verify, update, record."""
+    """Run Absolute Zero self-play: propose, validate, solve, verify, update, record.
+
+    Under ``torchrun --nproc_per_node N`` rank 0 runs the loop and the other ranks join its updates.
+    """
     # Imported here so that other commands do not pay for torch at start-up.
+    from azr.cluster.ranks import init_ranks, serve, shutdown
     from azr.selfplay.config import load_run_config
     from azr.selfplay.run_dir import RunDir
-    from azr.selfplay.trainer import RunFinishedError, Trainer
 
-    started = time.monotonic()
     if resume is not None:
         if config or preset or model or run_dir or overrides or ray:
             raise typer.BadParameter("--resume takes no settings but --steps: the run's own config.yaml is used")
-        try:
-            trainer = Trainer.resume_from(resume, steps=steps)
-        except RunFinishedError as finished:
-            console.print(str(finished), style="bold", markup=False)
-            _print_run_totals(_totals(finished.run_dir, RunDir(finished.run_dir).load_config()), finished.run_dir)
-            return
+        run_config = RunDir.open(resume).load_config()
     else:
         extra = list(overrides or [])
         if model is not None:
@@ -58,7 +56,33 @@ def train(
             extra.append(f"steps={steps}")
         if ray is not None:
             extra.append(f"cluster.ray={ray}")
-        trainer = Trainer.new(load_run_config(preset=preset, path=config, overrides=extra), run_dir)
+        run_config = load_run_config(preset=preset, path=config, overrides=extra)
+    group = init_ranks(run_config.engine.device)
+    try:
+        if group is not None and not group.is_controller:
+            serve(run_config.engine, group)
+        else:
+            _control(run_config, run_dir, resume, steps, group)
+    finally:
+        shutdown(group)
+
+
+def _control(run_config: RunConfig, run_dir: Path | None, resume: Path | None, steps: int | None,
+             group: RankGroup | None) -> None:
+    """The controller's part of ``azr train``: the whole run, with the live view and closing lines."""
+    from azr.selfplay.run_dir import RunDir
+    from azr.selfplay.trainer import RunFinishedError, Trainer
+
+    started = time.monotonic()
+    if resume is not None:
+        try:
+            trainer = Trainer.resume_from(resume, steps=steps, group=group)
+        except RunFinishedError as finished:
+            console.print(str(finished), style="bold", markup=False)
+            _print_run_totals(_totals(finished.run_dir, RunDir(finished.run_dir).load_config()), finished.run_dir)
+            return
+    else:
+        trainer = Trainer.new(run_config, run_dir, group)
     console.print(f"[bold]run directory:[/] {trainer.run.path}")
     summary = _train_live(trainer)
     _print_closing(summary, trainer.config, time.monotonic() - started)

@@ -23,6 +23,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
@@ -33,6 +34,7 @@ from azr.engine.hardware import resolve_device
 from azr.errors import AzrError, ConfigError
 
 if TYPE_CHECKING:
+    from azr.engine.config import EngineConfig
     from azr.engine.engine import Engine
     from azr.engine.types import TrainSample
 
@@ -40,7 +42,7 @@ log = logging.getLogger(__name__)
 
 _COMMAND_KEY = "azr/command/"
 _POLL_SECONDS = 0.05
-_UPDATE, _STOP = "update", "stop"
+_UPDATE, _STOP, _ENGINE = "update", "stop", "engine"
 
 
 class RankLaunchError(ConfigError):
@@ -229,6 +231,34 @@ def follow(engine: Engine, group: RankGroup) -> int:
             raise RankLaunchError(f"rank {group.rank} got an unknown command {name!r} from the controller")
         engine.update(payload)
         done += 1
+
+
+def announce_engine(group: RankGroup, checkpoint: Path | None) -> None:
+    """Controller: have the followers build their engine as rank 0 is about to, from ``checkpoint`` or the config.
+
+    Rank 0 alone decides what a run starts from (a new run, its newest intact checkpoint, a
+    set-up that starts over), so the followers never guess; the directory must be one that
+    every rank can read.
+    """
+    group.send((_ENGINE, None if checkpoint is None else str(checkpoint)))
+
+
+def serve(config: EngineConfig, group: RankGroup) -> int:
+    """Follower: build the engine the controller announces, then join its updates until it says stop.
+
+    A controller that stops before it builds an engine (a finished run, a bad setting) sends
+    stop first, and the follower leaves at once.
+    """
+    from azr.engine.engine import Engine
+
+    name, payload = group.receive()
+    if name == _STOP:
+        dist.barrier()
+        return 0
+    if name != _ENGINE:
+        raise RankLaunchError(f"rank {group.rank} expected the controller's engine, got command {name!r}")
+    engine = Engine.from_checkpoint(payload, config, group) if payload else Engine.from_config(config, group)
+    return follow(engine, group)
 
 
 def stop_followers(group: RankGroup) -> None:

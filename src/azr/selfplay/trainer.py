@@ -18,10 +18,11 @@ from types import FrameType
 from typing import Callable
 
 from azr.buffers import BufferSet
-from azr.engine import Engine
+from azr.cluster.ranks import RankGroup, announce_engine
+from azr.cluster.session import open_workers
+from azr.engine import Engine, EngineConfig
 from azr.engine.checkpoint import atomic_checkpoint
 from azr.errors import AzrError
-from azr.cluster.session import open_workers
 from azr.ledger import Ledger
 from azr.oversight import PAUSE_EXIT_CODE, STOP_EXIT_CODE, Action, ActionKind, OversightHub, ensure_may_continue
 from azr.selfplay.config import RunConfig, load_run_config
@@ -124,8 +125,10 @@ class StopFlag:
 class Trainer:
     """Owns the engine, executor, buffers and ledger of one run."""
 
-    def __init__(self, config: RunConfig, run: RunDir, resume: bool, engine: Engine | None = None) -> None:
+    def __init__(self, config: RunConfig, run: RunDir, resume: bool, engine: Engine | None = None,
+                 group: RankGroup | None = None) -> None:
         self.config = config
+        self.group = group
         self.run = run
         self.resume = resume
         self._new_engine = engine
@@ -135,15 +138,15 @@ class Trainer:
         self.probes: ProbeSet | None = None
 
     @classmethod
-    def new(cls, config: RunConfig, path: Path | None = None) -> Trainer:
+    def new(cls, config: RunConfig, path: Path | None = None, group: RankGroup | None = None) -> Trainer:
         """Start a run; the model loads before the run directory is made, so a bad model leaves nothing behind."""
         path = path or config.run_dir or RunDir.default_path()
         RunDir.ensure_free(path)
-        engine = Engine.from_config(config.engine)
-        return cls(config, RunDir.create(path, config), resume=False, engine=engine)
+        engine = load_engine(config.engine, group, None)
+        return cls(config, RunDir.create(path, config), resume=False, engine=engine, group=group)
 
     @classmethod
-    def resume_from(cls, path: Path, steps: int | None = None) -> Trainer:
+    def resume_from(cls, path: Path, steps: int | None = None, group: RankGroup | None = None) -> Trainer:
         """Continue a run, to ``steps`` in all when given; a run that oversight paused needs ``azr resume --ack`` first.
 
         A run whose ledger already holds its last step raises :class:`RunFinishedError` here,
@@ -157,7 +160,7 @@ class Trainer:
             done = ledger.last_complete_step() or 0
         if done >= config.steps:
             raise RunFinishedError(run.path, done)
-        return cls(config, run, resume=True)
+        return cls(config, run, resume=True, group=group)
 
     def train(self, on_step: Callable[[StepOutcome], None] | None = None) -> RunSummary:
         self.stop.install()
@@ -290,7 +293,7 @@ class Trainer:
         """
         if not self.resume:
             engine, self._new_engine = self._new_engine, None
-            return (engine if engine is not None else Engine.from_config(self.config.engine)), 1
+            return (engine if engine is not None else load_engine(self.config.engine, self.group, None)), 1
         latest = self.run.latest_checkpoint()
         if latest is None:
             recorded = ledger.last_complete_step()
@@ -301,9 +304,9 @@ class Trainer:
                 )
             log.warning("%s has no complete checkpoint and no finished step: its set-up starts over", self.run.path)
             self.resume = False
-            return Engine.from_config(self.config.engine), 1
+            return load_engine(self.config.engine, self.group, None), 1
         step, path = latest
-        engine = Engine.from_checkpoint(path, self.config.engine)
+        engine = load_engine(self.config.engine, self.group, path)
         state = json.loads((path / STATE).read_text())
         self.buffers.load_state_dict(state["buffers"], task_from_dict)
         self.rng.setstate(_rng_state_from_json(state["rng"]))
@@ -338,3 +341,11 @@ def _rng_state_from_json(data: list) -> tuple:
     version, internal, gauss = data
     return (version, tuple(internal), gauss)
 
+
+def load_engine(config: EngineConfig, group: RankGroup | None, checkpoint: Path | None) -> Engine:
+    """The run's engine from ``checkpoint``, or new from the config; with trainer ranks, every rank builds it."""
+    if group is not None:
+        announce_engine(group, checkpoint)
+    if checkpoint is None:
+        return Engine.from_config(config, group)
+    return Engine.from_checkpoint(checkpoint, config, group)
