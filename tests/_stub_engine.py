@@ -27,11 +27,11 @@ class StubEngine:
         self.samples_seen = 0
 
     @classmethod
-    def from_config(cls, config: Any) -> "StubEngine":
+    def from_config(cls, config: Any, group: Any = None) -> "StubEngine":
         return cls()
 
     @classmethod
-    def from_checkpoint(cls, directory: str | Path, config: Any) -> "StubEngine":
+    def from_checkpoint(cls, directory: str | Path, config: Any, group: Any = None) -> "StubEngine":
         state = json.loads((Path(directory) / STATE_FILE).read_text())
         return cls(updates=state["updates"])
 

@@ -207,7 +207,7 @@ def test_a_checkpoint_damaged_in_place_is_skipped_by_its_hash(run: RunDir, ledge
 def test_a_run_whose_first_checkpoint_never_completed_starts_over(
     run: RunDir, ledger: Ledger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(Engine, "from_config", classmethod(lambda cls, config: random_weight_engine()))
+    monkeypatch.setattr(Engine, "from_config", classmethod(lambda cls, config, group=None: random_weight_engine()))
     trainer = _trainer(run, resume=True)
     engine, start = trainer._engine_and_start(ledger)
     assert start == 1 and not trainer.resume  # train() seeds again and writes checkpoint 0
