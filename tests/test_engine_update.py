@@ -149,3 +149,12 @@ def test_lora_trains_only_the_adapter_and_uses_the_base_as_reference():
     for name, param in model.named_parameters():
         if name in base_before:
             assert torch.equal(param, base_before[name]), name
+
+
+def test_an_update_of_only_empty_completions_changes_nothing_and_says_so():
+    model = tiny_llama()
+    before = [p.detach().clone() for p in model.parameters()]
+    empty = [TrainSample([5, 6], [], [], reward=1.0, group="g0"), TrainSample([7], [], [], reward=0.0, group="g0")]
+    stats = PolicyUpdater(model, EngineConfig(lr=1e-3), CPU, torch.float32, 0).update(empty)
+    assert (stats.tokens, stats.optimizer_steps) == (0, 0)
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))

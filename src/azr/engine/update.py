@@ -116,7 +116,8 @@ class PolicyUpdater:
         gap_mean, gap_max = self._score_fixed_terms(scored)
         totals = _Totals()
         self.policy.train()
-        mini_batch_size = self.config.mini_batch_size or len(scored)
+        # Every completion may be empty (each rollout stopped at once): then no step is taken.
+        mini_batch_size = self.config.mini_batch_size or max(len(scored), 1)
         for _epoch in range(self.config.ppo_epochs):
             order = self._order(len(scored))
             for start in range(0, len(order), mini_batch_size):
