@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field, field_validator, model_validator
 
 from azr.config import StrictModel
-from azr.executor.config import LAYER_NAMES
+from azr.executor.config import LayerNames
 
 
 class ClusterConfig(StrictModel):
@@ -30,17 +30,10 @@ class ClusterConfig(StrictModel):
     rollout_gpus: float = Field(0.0, ge=0, description="GPUs Ray reserves for each rollout actor.")
     rollout_threads: int = Field(1, ge=1, description="torch threads in each rollout actor.")
     retries: int = Field(2, ge=0, le=10, description="Times a shard (snippets or prompts) is resent after its actor died.")
-    allow_missing_layers: list[str] = Field(
+    allow_missing_layers: LayerNames = Field(
         default_factory=list, description="Sandbox layers a node may lack and still take snippets (opt-in)."
     )
 
-    @field_validator("allow_missing_layers")
-    @classmethod
-    def _known_layers(cls, value: list[str]) -> list[str]:
-        unknown = [name for name in value if name not in LAYER_NAMES]
-        if unknown:
-            raise ValueError(f"unknown layer(s) {unknown}; known layers: {', '.join(LAYER_NAMES)}")
-        return value
 
     @field_validator("ray")
     @classmethod

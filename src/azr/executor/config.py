@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
 
 from azr.config import StrictModel
 
@@ -20,6 +22,17 @@ DEFAULT_PRELOAD = [
     "encodings.idna", "encodings.utf_16", "encodings.utf_32", "encodings.rot_13", "encodings.hex_codec",
     "encodings.base64_codec", "encodings.cp1252", "encodings.cp437",
 ]
+
+
+def known_layer_names(value: list[str]) -> list[str]:
+    """A settings list of sandbox layer names, refused whole if one is not a layer."""
+    unknown = [name for name in value if name not in LAYER_NAMES]
+    if unknown:
+        raise ValueError(f"unknown layer(s) {unknown}; known layers: {', '.join(LAYER_NAMES)}")
+    return value
+
+
+LayerNames = Annotated[list[str], AfterValidator(known_layer_names)]
 
 
 class ExecutorConfig(StrictModel):
@@ -44,7 +57,7 @@ class ExecutorConfig(StrictModel):
     max_open_files: int = Field(64, ge=8, description="RLIMIT_NOFILE of each child.")
     max_threads: int = Field(16, ge=1, description="RLIMIT_NPROC of each child's uid.")
     default_timeout_s: float = Field(5.0, gt=0, description="Wall-clock limit of a snippet without its own.")
-    require_layers: list[str] = Field(default_factory=list, description="Refuse to start unless these are active.")
+    require_layers: LayerNames = Field(default_factory=list, description="Refuse to start unless these are active.")
     preload_modules: list[str] = Field(default_factory=lambda: list(DEFAULT_PRELOAD))
     extra_read_paths: list[str] = Field(default_factory=list, description="More paths a child may read.")
     sandbox_uid: int = Field(
@@ -53,10 +66,3 @@ class ExecutorConfig(StrictModel):
     python: str | None = Field(None, description="Interpreter for the workers; default: the current one.")
     hash_seed_base: int = Field(0, ge=0, description="Slot k runs with PYTHONHASHSEED = base + k + 1.")
 
-    @field_validator("require_layers")
-    @classmethod
-    def _known_layers(cls, value: list[str]) -> list[str]:
-        unknown = [name for name in value if name not in LAYER_NAMES]
-        if unknown:
-            raise ValueError(f"unknown layer(s) {unknown}; known layers: {', '.join(LAYER_NAMES)}")
-        return value
